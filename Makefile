@@ -1,0 +1,103 @@
+# lvm — build, test, benchmark.
+#
+#   make            build build/lvm and build/liblvm.a (computed-goto dispatch, -O2)
+#   make example    install missing Debian packages, build, run examples/fac.wat
+#   make test       install missing packages; unit tests + the spec suite in every mode:
+#                   goto dispatch, switch dispatch, budget 1 (yield everywhere), ASan+UBSan
+#   make spec       the spec suite once, in the default build
+#   make bench      compute workloads, lvm against native (bench/README.md)
+#   make clean
+#
+# Variants are the same Makefile run with other settings into their own build folder:
+#   DISPATCH=switch   the portable switch loop instead of computed goto (vm/config.h)
+#   SAN=1             AddressSanitizer + UndefinedBehaviorSanitizer
+#   BUILD=dir         where objects and binaries go
+
+BUILD    ?= build
+DISPATCH ?= goto
+SAN      ?=
+CC       ?= cc
+OPT      ?= -O2
+
+CFLAGS_BASE = -std=gnu11 -g $(OPT) -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \
+              -I. -MMD -MP
+ifeq ($(DISPATCH),switch)
+  CFLAGS_BASE += -DLVM_DISPATCH_SWITCH=1
+endif
+ifeq ($(SAN),1)
+  CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+endif
+CFLAGS  += $(CFLAGS_BASE)
+LDLIBS  += -lxxhash -lm -lpthread
+
+LIB_SRCS  = $(wildcard loader/*.c) $(wildcard vm/*.c)
+LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LVM_OBJS  = $(BUILD)/tools/main.o
+SPEC_OBJS = $(BUILD)/tests/spec/runner.o
+UNIT_SRCS = $(wildcard tests/unit/*.c)
+UNIT_OBJS = $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+
+.PHONY: all deps example test test-unit spec spec-all bench clean
+all: $(BUILD)/lvm $(BUILD)/liblvm.a
+
+deps:
+	@tools/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/liblvm.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/lvm: $(LVM_OBJS) $(BUILD)/liblvm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/spec-runner: $(SPEC_OBJS) $(BUILD)/liblvm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljansson
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/liblvm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
+
+# ---- examples -------------------------------------------------------------------------
+$(BUILD)/examples/%.wasm: examples/%.wat
+	@mkdir -p $(dir $@)
+	wat2wasm $< -o $@
+
+example: deps all $(BUILD)/examples/fac.wasm
+	$(BUILD)/lvm --invoke fac $(BUILD)/examples/fac.wasm 20
+
+# ---- spec suite -----------------------------------------------------------------------
+# wast2json turns each .wast of the official suite into a .json script plus .wasm files.
+SPEC_DIR  ?= ../shared/wasm-testsuite
+SPEC_JSON  = build/spec-json
+SPEC_WASTS = $(wildcard $(SPEC_DIR)/*.wast)
+SPEC_STAMP = $(SPEC_JSON)/.stamp
+
+$(SPEC_STAMP): $(SPEC_WASTS) tests/spec/convert.sh
+	tests/spec/convert.sh $(SPEC_DIR) $(SPEC_JSON)
+	@touch $@
+
+spec: deps $(BUILD)/spec-runner $(SPEC_STAMP)
+	$(BUILD)/spec-runner --expected tests/spec/expected-failures.txt $(SPEC_JSON)
+
+# ---- tests ----------------------------------------------------------------------------
+test-unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+test: deps
+	$(MAKE) test-unit spec
+	$(MAKE) BUILD=build/switch DISPATCH=switch spec
+	$(BUILD)/spec-runner --budget 1 --expected tests/spec/expected-failures.txt $(SPEC_JSON)
+	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test-unit spec
+	@echo "make test: all passed"
+
+bench: deps all
+	python3 bench/run.py --lvm $(BUILD)/lvm
+
+clean:
+	rm -rf build bench/out
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
