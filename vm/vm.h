@@ -184,6 +184,10 @@ typedef struct ExecLimits {
 Exec *vm_exec_new(const ExecLimits *limits /* NULL for defaults */);
 void vm_exec_free(Exec *exec);
 
+/* The slice (reductions per vm_run) used when vm_instantiate runs a start function on
+ * this Exec; -1 (the default) for no limit. */
+void vm_exec_set_slice(Exec *exec, int64_t slice);
+
 /* Prepare a call of f with args (nparams values). The next vm_run starts it. */
 bool vm_exec_call(Exec *exec, Function *f, const Value *args, uint32_t nargs)
     __attribute__((warn_unused_result));

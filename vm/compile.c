@@ -1,0 +1,1028 @@
+/*
+ * compile.c — Wasm function bodies to threaded code (code.h), once per module.
+ *
+ * Where it sits: after loader/ has validated the module, before any instance runs it.
+ * The compiler walks each body with instr_decode() and keeps a *virtual* operand stack:
+ * an entry is either a value already in its slot (TEMP), a local not yet copied (LOCAL),
+ * or a constant not yet written anywhere (CONST). Instructions take their operands
+ * straight from wherever the entries say, so `local.get`, most `local.set` and most
+ * constants cost no instruction at all (DESIGN decision 2). Lazy entries are written to
+ * their slots ("flushed") where control flow needs every value in its canonical slot:
+ * at block boundaries, branches, calls and returns.
+ *
+ * Peepholes, all on the last emitted instruction and never across a label:
+ *   - `op; local.set x`   the op writes x directly instead of a temporary;
+ *   - `x; const; op`      an _IMM superinstruction when handlers.def has one;
+ *   - `cmp; br_if`/`if`   a compare-and-branch superinstruction.
+ *
+ * Read next: exec.c, which runs what this writes.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../loader/instr.h"
+#include "vm_internal.h"
+
+typedef enum EntryKind { E_TEMP, E_LOCAL, E_CONST } EntryKind;
+
+typedef struct Entry {
+    EntryKind kind;
+    bool is64;           /* CONST: 64-bit constant */
+    uint32_t local;      /* LOCAL: which */
+    uint64_t value;      /* CONST: bits */
+} Entry;
+
+typedef struct Fixup {
+    uint32_t instr;      /* the branching instruction's first cell */
+    uint32_t at;         /* the cell holding the offset */
+    bool whole;          /* offset is the whole cell (br_table) rather than IMM32 */
+} Fixup;
+
+typedef struct Ctrl {
+    Opcode kind;         /* OP_BLOCK, OP_LOOP, OP_IF, OP_ELSE; the function body is OP_BLOCK */
+    uint32_t height;     /* operand height below the block's parameters */
+    uint32_t nparams, nresults;
+    uint32_t start;      /* LOOP: cell of the loop header */
+    bool unreachable;    /* rest of this block is dead code */
+    bool dead_entry;     /* the block itself began in dead code: emit nothing for it */
+    bool has_else_fix;
+    Fixup else_fix;      /* IF: the branch to the else arm */
+    Fixup *fixups;       /* forward branches to this block's end */
+    uint32_t nfix, capfix;
+} Ctrl;
+
+typedef struct Compiler {
+    const Module *m;
+    const Func *f;
+    const FuncType *type;
+    CompiledModule *cm;
+    uint32_t nlocals_total;  /* params + declared locals */
+
+    Cell *code;
+    uint32_t ncode, capcode;
+    uint32_t *map_cell, *map_offset;
+    uint32_t nmap, capmap;
+
+    Entry *stack;
+    uint32_t height, capstack, max_height;
+
+    Ctrl *ctrl;
+    uint32_t nctrl, capctrl;
+
+    /* Peephole state: the last instruction, if it wrote a fresh temporary at the top. */
+    uint32_t last_start;
+    Handler last_h;
+    bool last_fresh;
+
+    uint32_t offset;         /* byte offset of the Wasm instruction being compiled */
+    bool failed;
+    char *err;
+    size_t errlen;
+} Compiler;
+
+static void fail(Compiler *c, const char *msg)
+{
+    if (!c->failed)
+        snprintf(c->err, c->errlen, "function %u at 0x%x: %s", (unsigned)(c->f - c->m->funcs), c->offset, msg);
+    c->failed = true;
+}
+
+static bool grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    uint32_t n = *cap ? *cap * 2 : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, (size_t)n * elem);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+/* ---- Emitting cells ------------------------------------------------------------- */
+
+static uint32_t emit_cell(Compiler *c, uint64_t v)
+{
+    if (!grow((void **)&c->code, &c->capcode, c->ncode + 1, sizeof(Cell))) {
+        fail(c, "out of memory");
+        return 0;
+    }
+    c->code[c->ncode].u64 = v;
+    return c->ncode++;
+}
+
+/* Start an instruction: its handler cell, and a line in the backtrace map. */
+static uint32_t emit_h(Compiler *c, Handler h)
+{
+    uint32_t at = emit_cell(c, 0);
+    if (c->failed)
+        return at;
+    c->code[at] = vm_handler_cell(h);
+    if (c->nmap == c->capmap) {
+        uint32_t cap = c->capmap ? c->capmap * 2 : 64;
+        uint32_t *cells = realloc(c->map_cell, cap * sizeof(uint32_t));
+        if (cells)
+            c->map_cell = cells;
+        uint32_t *offs = realloc(c->map_offset, cap * sizeof(uint32_t));
+        if (offs)
+            c->map_offset = offs;
+        if (!cells || !offs) {
+            fail(c, "out of memory");
+            return at;
+        }
+        c->capmap = cap;
+    }
+    c->map_cell[c->nmap] = at;
+    c->map_offset[c->nmap] = c->offset;
+    c->nmap++;
+    c->last_start = at;
+    c->last_h = h;
+    c->last_fresh = false;
+    return at;
+}
+
+/* Forget the last instruction (a peephole replaces it). */
+static void unemit_last(Compiler *c)
+{
+    c->ncode = c->last_start;
+    c->nmap--;
+    c->last_fresh = false;
+}
+
+/* A label is placed here: no peephole may look back across it. */
+static void label_here(Compiler *c)
+{
+    c->last_fresh = false;
+    c->last_h = H_COUNT;
+}
+
+static void patch(Compiler *c, Fixup fx, uint32_t target)
+{
+    int64_t off = (int64_t)target - (int64_t)fx.instr;
+    if (fx.whole)
+        c->code[fx.at].i64 = off;
+    else
+        c->code[fx.at].u64 = (c->code[fx.at].u64 & 0xFFFFFFFFu) | ((uint64_t)(uint32_t)(int32_t)off << 32);
+}
+
+/* ---- The virtual operand stack --------------------------------------------------- */
+
+static uint32_t slot_at(Compiler *c, uint32_t height)
+{
+    uint32_t s = c->nlocals_total + height;
+    if (s > SLOT_MAX)
+        fail(c, "function needs more than 65535 frame slots (lvm's limit)");
+    return s & SLOT_MAX;
+}
+
+static Entry *push(Compiler *c, EntryKind kind)
+{
+    if (!grow((void **)&c->stack, &c->capstack, c->height + 1, sizeof(Entry))) {
+        fail(c, "out of memory");
+        static Entry dummy;
+        return &dummy;
+    }
+    Entry *e = &c->stack[c->height++];
+    if (c->height > c->max_height)
+        c->max_height = c->height;
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    return e;
+}
+
+static uint32_t push_temp(Compiler *c)
+{
+    push(c, E_TEMP);
+    return slot_at(c, c->height - 1);
+}
+
+static void emit_const(Compiler *c, uint32_t dst, const Entry *e)
+{
+    if (!e->is64) {
+        emit_h(c, H_CONST32);
+        emit_cell(c, OPND_PACK_IMM(dst, 0, (uint32_t)e->value));
+    } else {
+        emit_h(c, H_CONST64);
+        emit_cell(c, dst);
+        emit_cell(c, e->value);
+    }
+}
+
+static void emit_mov(Compiler *c, uint32_t dst, uint32_t src)
+{
+    if (dst == src)
+        return;
+    emit_h(c, H_MOV);
+    emit_cell(c, OPND_PACK(dst, src, 0, 0));
+}
+
+/* Write entry i (height i) into its own slot. */
+static void flush(Compiler *c, uint32_t i)
+{
+    Entry *e = &c->stack[i];
+    if (e->kind == E_LOCAL)
+        emit_mov(c, slot_at(c, i), e->local);
+    else if (e->kind == E_CONST)
+        emit_const(c, slot_at(c, i), e);
+    e->kind = E_TEMP;
+}
+
+static void flush_range(Compiler *c, uint32_t from, uint32_t to)
+{
+    for (uint32_t i = from; i < to; i++)
+        flush(c, i);
+}
+
+/* Before local x changes, entries that still read it lazily must take their copy. */
+static void flush_local_refs(Compiler *c, uint32_t x)
+{
+    for (uint32_t i = 0; i < c->height; i++)
+        if (c->stack[i].kind == E_LOCAL && c->stack[i].local == x)
+            flush(c, i);
+}
+
+/* The slot to read entry i from, writing a constant to its own slot first. */
+static uint32_t operand(Compiler *c, uint32_t i)
+{
+    Entry *e = &c->stack[i];
+    if (e->kind == E_LOCAL)
+        return e->local;
+    if (e->kind == E_CONST)
+        flush(c, i);
+    return slot_at(c, i);
+}
+
+/* Move entry i's value to slot dst, however it is held (for branches with values). */
+static void move_entry(Compiler *c, uint32_t i, uint32_t dst)
+{
+    Entry *e = &c->stack[i];
+    if (e->kind == E_CONST)
+        emit_const(c, dst, e);
+    else
+        emit_mov(c, dst, e->kind == E_LOCAL ? e->local : slot_at(c, i));
+}
+
+/* ---- Control --------------------------------------------------------------------- */
+
+static Ctrl *push_ctrl(Compiler *c, Opcode kind, uint32_t nparams, uint32_t nresults)
+{
+    if (!grow((void **)&c->ctrl, &c->capctrl, c->nctrl + 1, sizeof(Ctrl))) {
+        fail(c, "out of memory");
+        return NULL;
+    }
+    Ctrl *k = &c->ctrl[c->nctrl++];
+    memset(k, 0, sizeof *k);
+    k->kind = kind;
+    k->nparams = nparams;
+    k->nresults = nresults;
+    k->height = c->height - nparams;
+    return k;
+}
+
+static bool dead(const Compiler *c)
+{
+    return c->ctrl[c->nctrl - 1].unreachable;
+}
+
+static void set_dead(Compiler *c)
+{
+    c->ctrl[c->nctrl - 1].unreachable = true;
+    c->height = c->ctrl[c->nctrl - 1].height;
+    label_here(c);
+}
+
+static void add_fixup(Compiler *c, Ctrl *k, Fixup fx)
+{
+    if (!grow((void **)&k->fixups, &k->capfix, k->nfix + 1, sizeof(Fixup))) {
+        fail(c, "out of memory");
+        return;
+    }
+    k->fixups[k->nfix++] = fx;
+}
+
+static void blocktype_arity(Compiler *c, const Instr *in, uint32_t *np, uint32_t *nr)
+{
+    if (in->imm.block.is_index) {
+        const FuncType *t = &c->m->types[in->imm.block.typeidx];
+        *np = t->nparams;
+        *nr = t->nresults;
+    } else {
+        *np = 0;
+        *nr = in->imm.block.empty ? 0 : 1;
+    }
+}
+
+/* Aim the branch whose offset lives at (instr, at) at label depth d. */
+static void target_label(Compiler *c, uint32_t d, uint32_t instr, uint32_t at, bool whole)
+{
+    Ctrl *k = &c->ctrl[c->nctrl - 1 - d];
+    Fixup fx = { instr, at, whole };
+    if (k->kind == OP_LOOP)
+        patch(c, fx, k->start);
+    else
+        add_fixup(c, k, fx);
+}
+
+static uint32_t label_arity(const Ctrl *k)
+{
+    return k->kind == OP_LOOP ? k->nparams : k->nresults;
+}
+
+/* Emit the return of the top `type->nresults` values. */
+static void emit_return(Compiler *c)
+{
+    uint32_t n = c->type->nresults;
+    if (n == 1) {
+        uint32_t s = operand(c, c->height - 1);
+        emit_h(c, H_RETURN_1);
+        emit_cell(c, OPND_PACK(0, s, 0, 0));
+        return;
+    }
+    flush_range(c, c->height - n, c->height);
+    emit_h(c, H_RETURN);
+    emit_cell(c, OPND_PACK(0, n ? slot_at(c, c->height - n) : 0, n, 0));
+}
+
+/* Put the label's values where the label expects them; true if anything was emitted
+ * or would have to be (only asked, with dry_run). */
+static bool branch_moves(Compiler *c, uint32_t d, bool dry_run)
+{
+    Ctrl *k = &c->ctrl[c->nctrl - 1 - d];
+    uint32_t n = label_arity(k);
+    uint32_t from = c->height - n;
+    bool any = false;
+    for (uint32_t j = 0; j < n; j++) {
+        const Entry *e = &c->stack[from + j];
+        if (e->kind != E_TEMP || from + j != k->height + j) {
+            any = true;
+            if (!dry_run)
+                move_entry(c, from + j, slot_at(c, k->height + j));
+        }
+    }
+    return any;
+}
+
+/* Unconditional jump to depth d (values already moved). */
+static void emit_jump(Compiler *c, uint32_t d)
+{
+    uint32_t at = emit_h(c, H_BR);
+    uint32_t opnd = emit_cell(c, 0);
+    target_label(c, d, at, opnd, false);
+}
+
+static void compile_br(Compiler *c, uint32_t d)
+{
+    if (d == c->nctrl - 1) {
+        emit_return(c);
+    } else {
+        branch_moves(c, d, false);
+        emit_jump(c, d);
+    }
+    set_dead(c);
+}
+
+/* ---- Peephole tables ------------------------------------------------------------- */
+
+/* The _IMM twin of a binary i32/i64 operation, or H_COUNT. */
+static Handler imm_variant(Handler h)
+{
+    switch (h) {
+    case H_I32_ADD: return H_I32_ADD_IMM;
+    case H_I32_SUB: return H_I32_SUB_IMM;
+    case H_I32_MUL: return H_I32_MUL_IMM;
+    case H_I32_AND: return H_I32_AND_IMM;
+    case H_I32_OR: return H_I32_OR_IMM;
+    case H_I32_XOR: return H_I32_XOR_IMM;
+    case H_I32_SHL: return H_I32_SHL_IMM;
+    case H_I32_SHR_S: return H_I32_SHR_S_IMM;
+    case H_I32_SHR_U: return H_I32_SHR_U_IMM;
+    case H_I32_EQ: return H_I32_EQ_IMM;
+    case H_I32_NE: return H_I32_NE_IMM;
+    case H_I32_LT_S: return H_I32_LT_S_IMM;
+    case H_I32_LT_U: return H_I32_LT_U_IMM;
+    case H_I32_GT_S: return H_I32_GT_S_IMM;
+    case H_I32_GT_U: return H_I32_GT_U_IMM;
+    case H_I32_LE_S: return H_I32_LE_S_IMM;
+    case H_I32_LE_U: return H_I32_LE_U_IMM;
+    case H_I32_GE_S: return H_I32_GE_S_IMM;
+    case H_I32_GE_U: return H_I32_GE_U_IMM;
+    case H_I64_ADD: return H_I64_ADD_IMM;
+    case H_I64_AND: return H_I64_AND_IMM;
+    case H_I64_SHL: return H_I64_SHL_IMM;
+    case H_I64_SHR_U: return H_I64_SHR_U_IMM;
+    default: return H_COUNT;
+    }
+}
+
+/* For an i32 comparison h (register or _IMM form): the compare-and-branch that jumps
+ * when h is true, or (negate) when it is false. H_COUNT if there is none. */
+static Handler branch_variant(Handler h, bool negate)
+{
+    static const struct { Handler cmp, neg, br, br_imm; bool imm; } t[] = {
+        { H_I32_EQ,   H_I32_NE,   H_BR_IF_I32_EQ,   H_BR_IF_I32_EQ_IMM,   false },
+        { H_I32_NE,   H_I32_EQ,   H_BR_IF_I32_NE,   H_BR_IF_I32_NE_IMM,   false },
+        { H_I32_LT_S, H_I32_GE_S, H_BR_IF_I32_LT_S, H_BR_IF_I32_LT_S_IMM, false },
+        { H_I32_LT_U, H_I32_GE_U, H_BR_IF_I32_LT_U, H_BR_IF_I32_LT_U_IMM, false },
+        { H_I32_GT_S, H_I32_LE_S, H_BR_IF_I32_GT_S, H_BR_IF_I32_GT_S_IMM, false },
+        { H_I32_GT_U, H_I32_LE_U, H_BR_IF_I32_GT_U, H_BR_IF_I32_GT_U_IMM, false },
+        { H_I32_LE_S, H_I32_GT_S, H_BR_IF_I32_LE_S, H_BR_IF_I32_LE_S_IMM, false },
+        { H_I32_LE_U, H_I32_GT_U, H_BR_IF_I32_LE_U, H_BR_IF_I32_LE_U_IMM, false },
+        { H_I32_GE_S, H_I32_LT_S, H_BR_IF_I32_GE_S, H_BR_IF_I32_GE_S_IMM, false },
+        { H_I32_GE_U, H_I32_LT_U, H_BR_IF_I32_GE_U, H_BR_IF_I32_GE_U_IMM, false },
+    };
+    bool imm = false;
+    Handler base = h;
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (imm_variant(t[i].cmp) == h) {
+            base = t[i].cmp;
+            imm = true;
+        }
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (t[i].cmp != base)
+            continue;
+        Handler want = negate ? t[i].neg : t[i].cmp;
+        for (size_t j = 0; j < sizeof t / sizeof t[0]; j++)
+            if (t[j].cmp == want)
+                return imm ? t[j].br_imm : t[j].br;
+    }
+    return H_COUNT;
+}
+
+/* Emit a conditional branch on the top value (popped): taken when the value is nonzero,
+ * or zero if `on_zero`. Fuses a just-emitted comparison. Returns the branch's first cell;
+ * its offset cell is *opnd_at. */
+static uint32_t emit_cond_branch(Compiler *c, bool on_zero, uint32_t *opnd_at)
+{
+    Entry *top = &c->stack[c->height - 1];
+    if (c->last_fresh && top->kind == E_TEMP &&
+        OPND_A(c->code[c->last_start + 1].u64) == slot_at(c, c->height - 1)) {
+        Handler fused = branch_variant(c->last_h, on_zero);
+        uint64_t ops = c->code[c->last_start + 1].u64;
+        if (fused != H_COUNT) {
+            bool imm = imm_variant(c->last_h) == H_COUNT;  /* last_h is itself an _IMM op */
+            unemit_last(c);
+            c->height--;
+            uint32_t at = emit_h(c, fused);
+            *opnd_at = emit_cell(c, OPND_PACK(OPND_B(ops), imm ? 0 : OPND_C(ops), 0, 0));
+            if (imm) {
+                c->code[*opnd_at].u64 = OPND_B(ops);
+                emit_cell(c, OPND_IMM32(ops));
+            }
+            return at;
+        }
+        if (c->last_h == H_I32_EQZ) {
+            unemit_last(c);
+            c->height--;
+            uint32_t at = emit_h(c, on_zero ? H_BR_IF : H_BR_UNLESS);
+            *opnd_at = emit_cell(c, OPND_B(ops));
+            return at;
+        }
+    }
+    uint32_t cond = operand(c, c->height - 1);
+    c->height--;
+    uint32_t at = emit_h(c, on_zero ? H_BR_UNLESS : H_BR_IF);
+    *opnd_at = emit_cell(c, cond);
+    return at;
+}
+
+static void compile_br_if(Compiler *c, uint32_t d)
+{
+    c->height--;  /* look at the stack as the branch leaves it */
+    bool to_function = d == c->nctrl - 1;
+    bool moves = to_function || branch_moves(c, d, true);
+    c->height++;
+    if (!moves) {
+        uint32_t opnd;
+        uint32_t at = emit_cond_branch(c, false, &opnd);
+        target_label(c, d, at, opnd, false);
+        return;
+    }
+    /* if (!cond) skip; move values; jump; skip: */
+    uint32_t opnd;
+    uint32_t at = emit_cond_branch(c, true, &opnd);
+    if (to_function)
+        emit_return(c);
+    else {
+        branch_moves(c, d, false);
+        emit_jump(c, d);
+    }
+    patch(c, (Fixup){ at, opnd, false }, c->ncode);
+    label_here(c);
+}
+
+static void compile_br_table(Compiler *c, const Instr *in)
+{
+    uint32_t n = in->imm.br_table.count;
+    Reader r = { in->imm.br_table.labels, c->m->bytes + c->m->size, c->m->bytes };
+    uint32_t idx = operand(c, c->height - 1);
+    c->height--;
+    uint32_t at = emit_h(c, H_BR_TABLE);
+    emit_cell(c, OPND_PACK_IMM(idx, 0, n));
+    uint32_t table = c->ncode;
+    uint32_t *depths = calloc((size_t)n + 1, sizeof(uint32_t));
+    if (!depths) {
+        fail(c, "out of memory");
+        return;
+    }
+    for (uint32_t i = 0; i <= n; i++) {
+        reader_u32(&r, &depths[i]);
+        emit_cell(c, 0);
+    }
+    /* Targets whose values are in place are jumped to directly; the others go through a
+     * stub after the table that moves the values (or returns) and then jumps. */
+    for (uint32_t i = 0; i <= n && !c->failed; i++) {
+        uint32_t d = depths[i];
+        if (d != c->nctrl - 1 && !branch_moves(c, d, true)) {
+            target_label(c, d, at, table + i, true);
+            continue;
+        }
+        c->code[table + i].i64 = (int64_t)c->ncode - at;
+        label_here(c);
+        if (d == c->nctrl - 1)
+            emit_return(c);
+        else {
+            branch_moves(c, d, false);
+            emit_jump(c, d);
+        }
+    }
+    free(depths);
+    set_dead(c);
+}
+
+static void compile_call(Compiler *c, uint32_t funcidx)
+{
+    const FuncType *t = &c->m->types[c->m->funcs[funcidx].typeidx];
+    uint32_t base_h = c->height - t->nparams;
+    flush_range(c, base_h, c->height);
+    uint32_t base = slot_at(c, base_h);
+    c->height = base_h;
+    if (c->m->funcs[funcidx].imported) {
+        emit_h(c, H_CALL_IMPORT);
+        emit_cell(c, OPND_PACK_IMM(base, 0, funcidx));
+    } else {
+        emit_h(c, H_CALL);
+        emit_cell(c, base);
+        Cell callee = { .callee = &c->cm->funcs[funcidx - c->cm->first] };
+        emit_cell(c, callee.u64);
+        c->code[c->ncode - 1] = callee;
+    }
+    for (uint32_t i = 0; i < t->nresults; i++)
+        push_temp(c);
+}
+
+static void compile_call_indirect(Compiler *c, const Instr *in)
+{
+    const FuncType *t = &c->m->types[in->imm.call_indirect.typeidx];
+    uint32_t idx = operand(c, c->height - 1);
+    c->height--;
+    uint32_t base_h = c->height - t->nparams;
+    flush_range(c, base_h, c->height);
+    c->height = base_h;
+    emit_h(c, H_CALL_INDIRECT);
+    emit_cell(c, OPND_PACK_IMM(slot_at(c, base_h), idx, in->imm.call_indirect.typeidx));
+    emit_cell(c, in->imm.call_indirect.tableidx);
+    for (uint32_t i = 0; i < t->nresults; i++)
+        push_temp(c);
+}
+
+static void compile_local_set(Compiler *c, uint32_t x)
+{
+    bool referenced = false;
+    for (uint32_t i = 0; i + 1 < c->height; i++)
+        if (c->stack[i].kind == E_LOCAL && c->stack[i].local == x)
+            referenced = true;
+    Entry *top = &c->stack[c->height - 1];
+    if (!referenced && c->last_fresh && top->kind == E_TEMP &&
+        OPND_A(c->code[c->last_start + 1].u64) == slot_at(c, c->height - 1)) {
+        /* Retarget the instruction that computed the value: it writes x directly. */
+        uint64_t *ops = &c->code[c->last_start + 1].u64;
+        *ops = (*ops & ~(uint64_t)0xFFFF) | x;
+        c->last_fresh = false;
+        c->height--;
+        return;
+    }
+    flush_local_refs(c, x);
+    top = &c->stack[c->height - 1];
+    if (top->kind == E_CONST)
+        emit_const(c, x, top);
+    else
+        emit_mov(c, x, top->kind == E_LOCAL ? top->local : slot_at(c, c->height - 1));
+    c->height--;
+}
+
+/* An instruction of shape A <- f(B, C) or A <- f(B): the generic numeric case. */
+static void compile_simple(Compiler *c, Handler h, uint32_t nparams, bool result)
+{
+    uint32_t b = 0, cc = 0;
+    uint64_t imm = 0;
+    Handler hi = H_COUNT;
+    if (nparams == 2) {
+        Entry *rhs = &c->stack[c->height - 1];
+        hi = imm_variant(h);
+        bool fits = rhs->kind == E_CONST &&
+                    (!rhs->is64 || (int64_t)rhs->value == (int32_t)rhs->value);
+        if (hi != H_COUNT && fits) {
+            imm = (uint32_t)rhs->value;
+        } else {
+            hi = H_COUNT;
+            cc = operand(c, c->height - 1);
+        }
+        b = operand(c, c->height - 2);
+    } else if (nparams == 1) {
+        b = operand(c, c->height - 1);
+    }
+    c->height -= nparams;
+    uint32_t a = result ? push_temp(c) : 0;
+    emit_h(c, hi != H_COUNT ? hi : h);
+    emit_cell(c, hi != H_COUNT ? OPND_PACK_IMM(a, b, imm) : OPND_PACK(a, b, cc, 0));
+    c->last_fresh = result;
+}
+
+static Handler handler_of(Opcode op)
+{
+    switch (op) {
+#define OP(name, code, imm, sig, width) case OP_##name: return H_##name;
+#include "../loader/opcodes.def"
+#undef OP
+    }
+    return H_COUNT;
+}
+
+static void sig_shape(SigKind s, uint32_t *nparams, bool *result)
+{
+    switch (s) {
+    case SIG__: *nparams = 0; *result = false; break;
+    case SIG__i: case SIG__I: case SIG__f: case SIG__F: *nparams = 0; *result = true; break;
+    case SIG_ii_i: case SIG_II_I: case SIG_II_i: case SIG_ff_f: case SIG_ff_i: case SIG_FF_F:
+    case SIG_FF_i: *nparams = 2; *result = true; break;
+    case SIG_ii_: case SIG_iI_: case SIG_if_: case SIG_iF_: *nparams = 2; *result = false; break;
+    case SIG_iii_: *nparams = 3; *result = false; break;
+    default: *nparams = 1; *result = true; break;
+    }
+}
+
+/* ---- One instruction ------------------------------------------------------------- */
+
+static void compile_block_start(Compiler *c, const Instr *in)
+{
+    uint32_t np, nr;
+    blocktype_arity(c, in, &np, &nr);
+    if (dead(c)) {
+        Ctrl *k = push_ctrl(c, in->op, 0, 0);
+        if (k) {
+            k->height = c->height;
+            k->dead_entry = k->unreachable = true;
+        }
+        return;
+    }
+    if (in->op == OP_IF) {
+        /* Every value below the condition goes to its slot first: both arms see them. */
+        flush_range(c, 0, c->height - 1);
+        uint32_t opnd;
+        uint32_t at = emit_cond_branch(c, true, &opnd);
+        Ctrl *k = push_ctrl(c, OP_IF, np, nr);
+        if (k) {
+            k->has_else_fix = true;
+            k->else_fix = (Fixup){ at, opnd, false };
+        }
+        return;
+    }
+    flush_range(c, 0, c->height);
+    Ctrl *k = push_ctrl(c, in->op, np, nr);
+    if (k && in->op == OP_LOOP) {
+        k->start = c->ncode;
+        label_here(c);
+    }
+}
+
+static void reset_to_results(Compiler *c, const Ctrl *k, uint32_t n)
+{
+    c->height = k->height;
+    for (uint32_t i = 0; i < n; i++)
+        push(c, E_TEMP);
+}
+
+static void compile_else(Compiler *c)
+{
+    Ctrl *k = &c->ctrl[c->nctrl - 1];
+    if (k->dead_entry)
+        return;
+    if (!k->unreachable) {
+        flush_range(c, k->height, c->height);
+        uint32_t at = emit_h(c, H_BR);
+        uint32_t opnd = emit_cell(c, 0);
+        add_fixup(c, k, (Fixup){ at, opnd, false });
+    }
+    patch(c, k->else_fix, c->ncode);
+    k->has_else_fix = false;
+    k->kind = OP_ELSE;
+    k->unreachable = false;
+    reset_to_results(c, k, k->nparams);
+    label_here(c);
+}
+
+static void compile_end(Compiler *c)
+{
+    Ctrl *k = &c->ctrl[c->nctrl - 1];
+    if (k->dead_entry) {
+        c->nctrl--;
+        free(k->fixups);
+        return;
+    }
+    if (!k->unreachable)
+        flush_range(c, k->height, c->height);
+    if (c->nctrl == 1) {
+        /* The function's own end: return its results. */
+        if (!k->unreachable || k->nfix) {
+            reset_to_results(c, k, k->nresults);
+            for (uint32_t i = 0; i < k->nfix; i++)
+                patch(c, k->fixups[i], c->ncode);
+            label_here(c);
+            emit_return(c);
+        }
+        free(k->fixups);
+        c->nctrl--;
+        return;
+    }
+    if (k->has_else_fix)
+        patch(c, k->else_fix, c->ncode);
+    for (uint32_t i = 0; i < k->nfix; i++)
+        patch(c, k->fixups[i], c->ncode);
+    label_here(c);
+    free(k->fixups);
+    Ctrl done = *k;
+    c->nctrl--;
+    reset_to_results(c, &done, done.nresults);
+}
+
+static void compile_memory_op(Compiler *c, const Instr *in, Handler h)
+{
+    unsigned nparams = 0;
+    bool result = false;
+    sig_shape(instr_sig(in->op), &nparams, &result);
+    uint32_t s[3] = { 0, 0, 0 };
+    for (unsigned i = 0; i < nparams; i++)
+        s[i] = operand(c, c->height - nparams + i);
+    c->height -= nparams;
+    uint32_t a = result ? push_temp(c) : 0;
+    emit_h(c, h);
+    if (in->op == OP_MEMORY_INIT || in->op == OP_MEMORY_COPY || in->op == OP_MEMORY_FILL) {
+        emit_cell(c, OPND_PACK(s[0], s[1], s[2], 0));
+        emit_cell(c, in->imm.pair.a);            /* dataidx for memory.init */
+    } else if (in->op == OP_DATA_DROP) {
+        emit_cell(c, OPND_PACK_IMM(0, 0, in->imm.index));
+    } else {                                     /* size: A; grow: A <- B */
+        emit_cell(c, OPND_PACK(a, s[0], 0, 0));
+    }
+    c->last_fresh = result;
+}
+
+/* Table instructions: operands in A, B, C (see exec.c for each); index immediates in
+ * IMM32, or in a second cell when all three slots are taken. */
+static void compile_table_op(Compiler *c, const Instr *in, Handler h)
+{
+    unsigned nparams, result;
+    switch (in->op) {
+    case OP_TABLE_GET: nparams = 1; result = 1; break;
+    case OP_TABLE_SET: nparams = 2; result = 0; break;
+    case OP_TABLE_SIZE: nparams = 0; result = 1; break;
+    case OP_TABLE_GROW: nparams = 2; result = 1; break;
+    case OP_ELEM_DROP: nparams = 0; result = 0; break;
+    default: nparams = 3; result = 0; break;    /* fill, copy, init */
+    }
+    uint32_t s[3] = { 0, 0, 0 };
+    for (unsigned i = 0; i < nparams; i++)
+        s[i] = operand(c, c->height - nparams + i);
+    c->height -= nparams;
+    uint32_t a = result ? push_temp(c) : 0;
+    emit_h(c, h);
+    switch (in->op) {
+    case OP_TABLE_GET: emit_cell(c, OPND_PACK_IMM(a, s[0], in->imm.index)); break;
+    case OP_TABLE_SET: emit_cell(c, OPND_PACK_IMM(s[0], s[1], in->imm.index)); break;
+    case OP_TABLE_SIZE: emit_cell(c, OPND_PACK_IMM(a, 0, in->imm.index)); break;
+    case OP_ELEM_DROP: emit_cell(c, OPND_PACK_IMM(0, 0, in->imm.index)); break;
+    case OP_TABLE_GROW:
+        emit_cell(c, OPND_PACK(a, s[0], s[1], 0));
+        emit_cell(c, in->imm.index);
+        break;
+    case OP_TABLE_FILL:
+        emit_cell(c, OPND_PACK(s[0], s[1], s[2], 0));
+        emit_cell(c, in->imm.index);
+        break;
+    default: /* copy: dst table, src table; init: elem, table */
+        emit_cell(c, OPND_PACK(s[0], s[1], s[2], 0));
+        emit_cell(c, (uint64_t)in->imm.pair.a | ((uint64_t)in->imm.pair.b << 32));
+        break;
+    }
+    c->last_fresh = result;
+}
+
+static void push_const(Compiler *c, uint64_t v, bool is64)
+{
+    Entry *e = push(c, E_CONST);
+    e->value = v;
+    e->is64 = is64;
+}
+
+static void compile_instr(Compiler *c, const Instr *in)
+{
+    Opcode op = in->op;
+    switch (op) {
+    case OP_BLOCK: case OP_LOOP: case OP_IF: compile_block_start(c, in); return;
+    case OP_ELSE: compile_else(c); return;
+    case OP_END: compile_end(c); return;
+    default: break;
+    }
+    if (dead(c))
+        return;
+    Handler h = handler_of(op);
+    switch (op) {
+    case OP_NOP: return;
+    case OP_UNREACHABLE:
+        emit_h(c, H_UNREACHABLE);
+        set_dead(c);
+        return;
+    case OP_BR: compile_br(c, in->imm.index); return;
+    case OP_BR_IF: compile_br_if(c, in->imm.index); return;
+    case OP_BR_TABLE: compile_br_table(c, in); return;
+    case OP_RETURN: emit_return(c); set_dead(c); return;
+    case OP_CALL: compile_call(c, in->imm.index); return;
+    case OP_CALL_INDIRECT: compile_call_indirect(c, in); return;
+    case OP_DROP: c->height--; return;
+    case OP_SELECT: case OP_SELECT_T: {
+        uint32_t cond = operand(c, c->height - 1);
+        uint32_t v2 = operand(c, c->height - 2);
+        uint32_t v1 = operand(c, c->height - 3);
+        c->height -= 3;
+        uint32_t a = push_temp(c);
+        emit_h(c, H_SELECT);
+        emit_cell(c, OPND_PACK(a, cond, v1, v2));
+        c->last_fresh = true;
+        return;
+    }
+    case OP_LOCAL_GET: push(c, E_LOCAL)->local = in->imm.index; return;
+    case OP_LOCAL_SET: compile_local_set(c, in->imm.index); return;
+    case OP_LOCAL_TEE:
+        compile_local_set(c, in->imm.index);
+        push(c, E_LOCAL)->local = in->imm.index;
+        return;
+    case OP_GLOBAL_GET: {
+        uint32_t a = push_temp(c);
+        emit_h(c, H_GLOBAL_GET);
+        emit_cell(c, OPND_PACK_IMM(a, 0, in->imm.index));
+        c->last_fresh = true;
+        return;
+    }
+    case OP_GLOBAL_SET: {
+        uint32_t s = operand(c, c->height - 1);
+        c->height--;
+        emit_h(c, H_GLOBAL_SET);
+        emit_cell(c, OPND_PACK_IMM(s, 0, in->imm.index));
+        return;
+    }
+    case OP_I32_CONST: push_const(c, (uint32_t)in->imm.i32, false); return;
+    case OP_I64_CONST: push_const(c, (uint64_t)in->imm.i64, true); return;
+    case OP_F32_CONST: push_const(c, in->imm.f32_bits, false); return;
+    case OP_F64_CONST: push_const(c, in->imm.f64_bits, true); return;
+    case OP_REF_NULL: push_const(c, 0, true); return;
+    case OP_REF_FUNC: {
+        uint32_t a = push_temp(c);
+        emit_h(c, H_REF_FUNC);
+        emit_cell(c, OPND_PACK_IMM(a, 0, in->imm.index));
+        c->last_fresh = true;
+        return;
+    }
+    case OP_REF_IS_NULL: compile_simple(c, H_REF_IS_NULL, 1, true); return;
+    case OP_MEMORY_SIZE: case OP_MEMORY_GROW: case OP_MEMORY_INIT: case OP_DATA_DROP:
+    case OP_MEMORY_COPY: case OP_MEMORY_FILL:
+        compile_memory_op(c, in, h);
+        return;
+    case OP_TABLE_GET: case OP_TABLE_SET: case OP_TABLE_SIZE: case OP_TABLE_GROW:
+    case OP_TABLE_FILL: case OP_TABLE_COPY: case OP_TABLE_INIT: case OP_ELEM_DROP:
+        compile_table_op(c, in, h);
+        return;
+    default: break;
+    }
+    if (instr_imm_kind(op) == IMM_MEMARG) {
+        if (instr_sig(op) >= SIG_ii_) {          /* store: A = address, B = value */
+            uint32_t v = operand(c, c->height - 1);
+            uint32_t addr = operand(c, c->height - 2);
+            c->height -= 2;
+            emit_h(c, h);
+            emit_cell(c, OPND_PACK_IMM(addr, v, in->imm.memarg.offset));
+        } else {                                 /* load: A <- [B + offset] */
+            uint32_t addr = operand(c, c->height - 1);
+            c->height--;
+            uint32_t a = push_temp(c);
+            emit_h(c, h);
+            emit_cell(c, OPND_PACK_IMM(a, addr, in->imm.memarg.offset));
+            c->last_fresh = true;
+        }
+        return;
+    }
+    uint32_t nparams;
+    bool result;
+    sig_shape(instr_sig(op), &nparams, &result);
+    compile_simple(c, h, nparams, result);
+}
+
+/* ---- Functions and modules ------------------------------------------------------- */
+
+static bool compile_func(const Module *m, uint32_t funcidx, CompiledModule *cm, CompiledFunc *cf,
+                         char *err, size_t errlen)
+{
+    const Func *f = &m->funcs[funcidx];
+    Compiler c = { .m = m, .f = f, .type = &m->types[f->typeidx], .cm = cm, .err = err,
+                   .errlen = errlen, .last_h = H_COUNT };
+    c.nlocals_total = c.type->nparams + f->nlocals;
+    if (c.nlocals_total > SLOT_MAX)
+        fail(&c, "function has more than 65535 locals (lvm's limit)");
+    Ctrl *body = push_ctrl(&c, OP_BLOCK, 0, c.type->nresults);
+    if (body)
+        body->height = 0;
+    Reader r = { f->code, f->code + f->code_len, m->bytes };
+    while (!c.failed && c.nctrl > 0 && r.p < r.end) {
+        Instr in;
+        LoadError lerr;
+        c.offset = (uint32_t)(r.p - m->bytes);
+        if (!instr_decode(&r, &in, &lerr)) {
+            fail(&c, lerr.message);
+            break;
+        }
+        compile_instr(&c, &in);
+    }
+    for (uint32_t i = 0; i < c.nctrl; i++)
+        free(c.ctrl[i].fixups);
+    free(c.ctrl);
+    free(c.stack);
+    uint32_t slots = c.nlocals_total + c.max_height;
+    if (slots < c.type->nresults)
+        slots = c.type->nresults;
+    if (!c.failed && slots > SLOT_MAX)
+        fail(&c, "function needs more than 65535 frame slots (lvm's limit)");
+    if (c.failed) {
+        free(c.code);
+        free(c.map_cell);
+        free(c.map_offset);
+        return false;
+    }
+    *cf = (CompiledFunc){ .code = c.code, .ncells = c.ncode, .funcidx = funcidx, .type = c.type,
+                          .nparams = c.type->nparams, .nlocals = f->nlocals,
+                          .frame_slots = slots, .nmap = c.nmap, .map_cell = c.map_cell,
+                          .map_offset = c.map_offset };
+    return true;
+}
+
+static void free_compiled(void *p)
+{
+    CompiledModule *cm = p;
+    if (!cm)
+        return;
+    for (uint32_t i = 0; i < cm->nfuncs; i++) {
+        free(cm->funcs[i].code);
+        free(cm->funcs[i].map_cell);
+        free(cm->funcs[i].map_offset);
+    }
+    free(cm->funcs);
+    free(cm);
+}
+
+static pthread_mutex_t compile_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const CompiledModule *vm_compile_module(Module *m, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&compile_lock);
+    CompiledModule *cm = m->compiled;
+    if (cm) {
+        pthread_mutex_unlock(&compile_lock);
+        return cm;
+    }
+    cm = calloc(1, sizeof *cm);
+    uint32_t n = m->nfuncs - m->nimported_funcs;
+    if (cm)
+        cm->funcs = calloc(n ? n : 1, sizeof(CompiledFunc));
+    if (!cm || !cm->funcs) {
+        free(cm);
+        snprintf(err, errlen, "out of memory");
+        pthread_mutex_unlock(&compile_lock);
+        return NULL;
+    }
+    cm->first = m->nimported_funcs;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!compile_func(m, cm->first + i, cm, &cm->funcs[i], err, errlen)) {
+            free_compiled(cm);
+            pthread_mutex_unlock(&compile_lock);
+            return NULL;
+        }
+        cm->nfuncs = i + 1;
+    }
+    m->compiled = cm;
+    m->free_compiled = free_compiled;
+    pthread_mutex_unlock(&compile_lock);
+    return cm;
+}

@@ -1,0 +1,24 @@
+/*
+ * config.h — the build switches of the VM, each explained. Nothing else in vm/ uses #if
+ * on build settings; handlers never do.
+ */
+#ifndef LVM_VM_CONFIG_H
+#define LVM_VM_CONFIG_H
+
+/* LVM_DISPATCH_SWITCH: run threaded code through a portable `switch` in a loop instead
+ * of computed goto (`goto *label`, a GCC/Clang extension). Computed goto is faster
+ * (one indirect jump per handler, each with its own branch-prediction history); the
+ * switch build is for compilers without the extension, and for reading. `make
+ * DISPATCH=switch` sets it; `make test` runs the spec suite in both modes. */
+#ifndef LVM_DISPATCH_SWITCH
+#  if defined(__GNUC__) || defined(__clang__)
+#    define LVM_DISPATCH_SWITCH 0
+#  else
+#    define LVM_DISPATCH_SWITCH 1
+#  endif
+#endif
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * dispatch.h — the macros a handler in exec.c may use, all defined here.
+ *
+ * A handler is written once, as
+ *
+ *     CASE(I32_ADD) { BINARY(u32, u32, a + b); }
+ *
+ * and compiles either to a label reached by computed goto or to a `case` of a switch,
+ * chosen in config.h (the Lua 5.4 vmdispatch pattern). Handlers see the cached state of
+ * the run loop as locals: pc (the current instruction's handler cell), fp (frame base),
+ * inst (current instance), mem_base/mem_size (its memory), budget (reductions left).
+ */
+#ifndef LVM_VM_DISPATCH_H
+#define LVM_VM_DISPATCH_H
+
+#include "config.h"
+
+#if LVM_DISPATCH_SWITCH
+#  define CASE(name) case H_##name:
+#  define NEXT() goto dispatch
+#else
+#  define CASE(name) L_##name:
+#  define NEXT() goto *pc->label
+#endif
+
+/* The first operand cell and its fields, as frame slots (code.h). */
+#define OPS (pc[1].u64)
+#define SA fp[OPND_A(OPS)]
+#define SB fp[OPND_B(OPS)]
+#define SC fp[OPND_C(OPS)]
+#define SD fp[OPND_D(OPS)]
+#define IMM OPND_IMM32(OPS)
+
+/* A <- f(B): `a` is B as member `in`, the result is stored as member `out`. */
+#define UNARY(in, out, expr)                                                   \
+    do {                                                                       \
+        uint64_t o_ = OPS;                                                     \
+        __typeof__(fp->in) a = fp[OPND_B(o_)].in;                              \
+        fp[OPND_A(o_)].out = (expr);                                           \
+        pc += 2;                                                               \
+        NEXT();                                                                \
+    } while (0)
+
+/* A <- f(B, C) */
+#define BINARY(in, out, expr)                                                  \
+    do {                                                                       \
+        uint64_t o_ = OPS;                                                     \
+        __typeof__(fp->in) a = fp[OPND_B(o_)].in, b = fp[OPND_C(o_)].in;       \
+        fp[OPND_A(o_)].out = (expr);                                           \
+        pc += 2;                                                               \
+        NEXT();                                                                \
+    } while (0)
+
+/* A <- f(B, IMM32): the IMM32 is sign-extended for 64-bit members */
+#define BINARY_IMM(in, out, expr)                                              \
+    do {                                                                       \
+        uint64_t o_ = OPS;                                                     \
+        __typeof__(fp->in) a = fp[OPND_B(o_)].in;                              \
+        __typeof__(fp->in) b = (__typeof__(fp->in))(int32_t)OPND_IMM32(o_);    \
+        fp[OPND_A(o_)].out = (expr);                                           \
+        pc += 2;                                                               \
+        NEXT();                                                                \
+    } while (0)
+
+/* Take a branch of `off` cells. Only loop back-edges jump backwards, and each costs a
+ * reduction (DESIGN decision 3); at zero the run yields with pc on the loop header. */
+#define TAKE_BRANCH(off)                                                       \
+    do {                                                                       \
+        int32_t off_ = (off);                                                  \
+        pc += off_;                                                            \
+        if (off_ < 0 && UNLIKELY(--budget <= 0))                               \
+            goto yield;                                                        \
+        NEXT();                                                                \
+    } while (0)
+
+/* if (A cmp B) branch by IMM32 */
+#define BRANCH_CMP(member, op)                                                 \
+    do {                                                                       \
+        uint64_t o_ = OPS;                                                     \
+        if (fp[OPND_A(o_)].member op fp[OPND_B(o_)].member)                   \
+            TAKE_BRANCH((int32_t)OPND_IMM32(o_));                              \
+        pc += 2;                                                               \
+        NEXT();                                                                \
+    } while (0)
+
+/* if (A cmp cell2) branch by IMM32 */
+#define BRANCH_CMP_IMM(member, op)                                             \
+    do {                                                                       \
+        uint64_t o_ = OPS;                                                     \
+        if (fp[OPND_A(o_)].member op (__typeof__(fp->member))pc[2].u64)        \
+            TAKE_BRANCH((int32_t)OPND_IMM32(o_));                              \
+        pc += 3;                                                               \
+        NEXT();                                                                \
+    } while (0)
+
+/* A <- memory[B + IMM32], `n` bytes read by `load`, converted to `ctype` */
+#define LOAD(out, ctype, load, n)                                              \
+    do {                                                                       \
+        uint64_t o_ = OPS;                                                     \
+        uint64_t ea_ = (uint64_t)fp[OPND_B(o_)].u32 + OPND_IMM32(o_);          \
+        if (UNLIKELY(ea_ + (n) > mem_size))                                    \
+            TRAP(TRAP_MEMORY_OOB);                                             \
+        fp[OPND_A(o_)].out = (ctype)load(mem_base + ea_);                      \
+        pc += 2;                                                               \
+        NEXT();                                                                \
+    } while (0)
+
+/* memory[A + IMM32] <- B as member `in`, `n` bytes written by `store` */
+#define STORE(in, store, n)                                                    \
+    do {                                                                       \
+        uint64_t o_ = OPS;                                                     \
+        uint64_t ea_ = (uint64_t)fp[OPND_A(o_)].u32 + OPND_IMM32(o_);          \
+        if (UNLIKELY(ea_ + (n) > mem_size))                                    \
+            TRAP(TRAP_MEMORY_OOB);                                             \
+        store(mem_base + ea_, fp[OPND_B(o_)].in);                              \
+        pc += 2;                                                               \
+        NEXT();                                                                \
+    } while (0)
+
+/* Stop with a trap of this kind; pc still points at the trapping instruction. */
+#define TRAP(kind)                                                             \
+    do {                                                                       \
+        trap_kind = (kind);                                                    \
+        goto trap;                                                             \
+    } while (0)
+
+/* Write the cached state back to the Exec before anything that may look at it or move
+ * the stack (Lua's Protect discipline), and read it again afterwards. */
+#define SAVE_STATE()                                                           \
+    do {                                                                       \
+        exec->pc = pc;                                                         \
+        exec->fp = fp;                                                         \
+        exec->inst = inst;                                                     \
+        exec->nframes = (uint32_t)(ft - exec->frames);                         \
+    } while (0)
+
+#define LOAD_MEMORY()                                                          \
+    do {                                                                       \
+        mem_base = inst->memory->base;                                         \
+        mem_size = inst->memory->size;                                         \
+    } while (0)
+
+#endif

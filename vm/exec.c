@@ -1,0 +1,335 @@
+/*
+ * exec.c — the run loop: execute threaded code for a budget of reductions.
+ *
+ * Where it sits: the last step of the flow (DESIGN.md). compile.c wrote the code;
+ * instance.c built the Instance; vm_exec_call() put a call on an Exec; vm_run() runs it
+ * until it returns (DONE), the budget is spent (YIELD), a host function blocks (BLOCK)
+ * or something traps (TRAP). All state is in the Exec between runs: a Wasm call pushes a
+ * Frame on exec->frames and never recurses on the C stack (DESIGN decision 1).
+ *
+ * The loop keeps pc, fp, inst, the memory's base and size and the budget in locals;
+ * they are written back (SAVE_STATE) before anything that can look at them and read
+ * again after anything that can move them (calls, memory.grow, host calls).
+ *
+ * Read next: dispatch.h (the handler macros), numeric.h, then instance.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../loader/instr.h"
+#include "dispatch.h"
+#include "numeric.h"
+#include "vm_internal.h"
+
+static const char *const trap_messages[] = {
+#define TRAP_MSG(kind, msg) msg,
+    LVM_TRAPS(TRAP_MSG)
+#undef TRAP_MSG
+};
+
+const char *vm_trap_message(TrapKind kind)
+{
+    return (unsigned)kind < sizeof trap_messages / sizeof trap_messages[0] ? trap_messages[kind] : "?";
+}
+
+static const char *const handler_names[] = {
+#define OP(name, code, imm, sig, width) #name,
+#include "../loader/opcodes.def"
+#undef OP
+#define HANDLER(name, cells) #name,
+#include "handlers.def"
+#undef HANDLER
+};
+
+const char *vm_handler_name(Handler h)
+{
+    return (unsigned)h < H_COUNT ? handler_names[h] : "?";
+}
+
+/* ---- Values crossing to and from the host ------------------------------------------- */
+
+static bool is_32bit(ValType t)
+{
+    return t == VT_I32 || t == VT_F32;
+}
+
+Slot slot_from_value(ValType t, Value v)
+{
+    Slot s;
+    s.u64 = 0;
+    if (is_32bit(t))
+        s.u32 = (uint32_t)v;
+    else
+        s.u64 = v;
+    return s;
+}
+
+Value value_from_slot(ValType t, Slot s)
+{
+    return is_32bit(t) ? (Value)s.u32 : s.u64;
+}
+
+/* ---- Stacks ------------------------------------------------------------------------ */
+
+Exec *vm_exec_new(const ExecLimits *limits)
+{
+    Exec *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->stack_limit = limits && limits->stack_slots ? limits->stack_slots : VM_DEFAULT_STACK_SLOTS;
+    e->max_frames = limits && limits->max_frames ? limits->max_frames : VM_DEFAULT_MAX_FRAMES;
+    e->stack_slots = e->stack_limit < 1024 ? e->stack_limit : 1024;
+    e->frames_cap = e->max_frames < 64 ? e->max_frames : 64;
+    e->slice = -1;
+    e->stack = calloc(e->stack_slots, sizeof(Slot));
+    e->frames = calloc(e->frames_cap, sizeof(Frame));
+    if (!e->stack || !e->frames) {
+        vm_exec_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void vm_exec_free(Exec *e)
+{
+    if (!e)
+        return;
+    free(e->stack);
+    free(e->frames);
+    free(e->big_results);
+    free(e);
+}
+
+Slot *exec_grow_stack(Exec *e, Slot *fp, size_t need)
+{
+    size_t used = (size_t)(fp - e->stack);
+    size_t want = used + need;
+    if (want > e->stack_limit)
+        return NULL;
+    size_t n = e->stack_slots;
+    while (n < want)
+        n *= 2;
+    if (n > e->stack_limit)
+        n = e->stack_limit;
+    Slot *s = realloc(e->stack, n * sizeof(Slot));
+    if (!s)
+        return NULL;
+    /* Frames hold pointers into the stack: move them with it. */
+    for (uint32_t i = 0; i < e->nframes; i++)
+        e->frames[i].fp = s + (e->frames[i].fp - e->stack);
+    e->stack = s;
+    e->stack_slots = (uint32_t)n;
+    return s + used;
+}
+
+bool exec_grow_frames(Exec *e)
+{
+    if (e->frames_cap >= e->max_frames)
+        return false;
+    uint32_t n = e->frames_cap * 2 > e->max_frames ? e->max_frames : e->frames_cap * 2;
+    Frame *f = realloc(e->frames, n * sizeof(Frame));
+    if (!f)
+        return false;
+    e->frames = f;
+    e->frames_cap = n;
+    return true;
+}
+
+/* ---- Backtraces -------------------------------------------------------------------- */
+
+static bool locate(const Instance *inst, const Cell *pc, TraceFrame *out)
+{
+    if (!inst || !inst->code)
+        return false;
+    const CompiledModule *cm = inst->code;
+    for (uint32_t i = 0; i < cm->nfuncs; i++) {
+        const CompiledFunc *cf = &cm->funcs[i];
+        if (pc < cf->code || pc >= cf->code + cf->ncells)
+            continue;
+        uint32_t cell = (uint32_t)(pc - cf->code), lo = 0, hi = cf->nmap;
+        while (hi - lo > 1) {   /* the last instruction starting at or before `cell` */
+            uint32_t mid = (lo + hi) / 2;
+            if (cf->map_cell[mid] <= cell)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        *out = (TraceFrame){ inst, cf->funcidx, cf->nmap ? cf->map_offset[lo] : 0 };
+        return true;
+    }
+    return false;
+}
+
+void exec_fill_backtrace(Exec *e, const Cell *pc, Instance *inst)
+{
+    Trap *t = &e->trap;
+    t->nframes = 0;
+    if (locate(inst, pc, &t->frames[0]))
+        t->nframes = 1;
+    /* Outer frames: their pc is the return address, one cell past the call. */
+    for (uint32_t i = e->nframes; i-- > 1 && t->nframes < VM_MAX_BACKTRACE;)
+        if (locate(e->frames[i].inst, e->frames[i].pc - 1, &t->frames[t->nframes]))
+            t->nframes++;
+}
+
+void vm_trap_print(const Trap *trap, void *file)
+{
+    FILE *f = file;
+    fprintf(f, "wasm trap: %s\n", trap->message);
+    if (trap->nframes)
+        fprintf(f, "wasm backtrace:\n");
+    for (uint32_t i = 0; i < trap->nframes; i++) {
+        const TraceFrame *fr = &trap->frames[i];
+        const Module *m = fr->instance->module;
+        const char *name = fr->funcidx < m->nfuncs ? m->funcs[fr->funcidx].name : NULL;
+        fprintf(f, "  %2u: 0x%06x - %s!", i, fr->offset, m->name ? m->name : "<module>");
+        if (name)
+            fprintf(f, "%s\n", name);
+        else
+            fprintf(f, "<func %u>\n", fr->funcidx);
+    }
+}
+
+/* ---- Starting a call ------------------------------------------------------------------ */
+
+bool vm_exec_call(Exec *e, Function *f, const Value *args, uint32_t nargs)
+{
+    const FuncType *t = f->type;
+    if (nargs != t->nparams)
+        return false;
+    e->nframes = 0;
+    e->entry = f;
+    e->done_code[0] = vm_handler_cell(H_DONE);
+    uint32_t need = t->nparams > t->nresults ? t->nparams : t->nresults;
+    if (f->cf && f->cf->frame_slots > need)
+        need = f->cf->frame_slots;
+    Slot *fp = e->stack;
+    if (need > e->stack_slots && !(fp = exec_grow_stack(e, e->stack, need)))
+        return false;
+    for (uint32_t i = 0; i < nargs; i++)
+        fp[i] = slot_from_value(t->types[i], args[i]);
+    e->fp = fp;
+    e->inst = f->inst;
+    if (f->cf) {
+        memset(fp + t->nparams, 0, f->cf->nlocals * sizeof(Slot));
+        e->frames[0] = (Frame){ e->done_code, fp, f->inst };
+        e->nframes = 1;
+        e->pc = f->cf->code;
+    } else {
+        e->pc = NULL;    /* a host function as the entry: vm_run calls it */
+    }
+    e->state = EXEC_READY;
+    e->trap.kind = TRAP_NONE;
+    return true;
+}
+
+RunStatus exec_finish(Exec *e)
+{
+    const FuncType *t = e->entry->type;
+    Value *out = e->results;
+    if (t->nresults > 16) {
+        free(e->big_results);
+        e->big_results = malloc(t->nresults * sizeof(Value));
+        if (!e->big_results)
+            return RUN_TRAP;
+        out = e->big_results;
+    }
+    for (uint32_t i = 0; i < t->nresults; i++)
+        out[i] = value_from_slot(t->types[t->nparams + i], e->stack[i]);
+    e->nresults = t->nresults;
+    e->state = EXEC_DONE;
+    return RUN_DONE;
+}
+
+RunStatus exec_raise(Exec *e, TrapKind kind, const Cell *pc, Instance *inst)
+{
+    e->trap.kind = kind;
+    if (kind == TRAP_HOST && e->host_trap_message[0])
+        snprintf(e->trap.message, sizeof e->trap.message, "%s", e->host_trap_message);
+    else
+        snprintf(e->trap.message, sizeof e->trap.message, "%s", vm_trap_message(kind));
+    exec_fill_backtrace(e, pc, inst);
+    e->state = EXEC_TRAPPED;
+    return RUN_TRAP;
+}
+
+void vm_exec_set_host_trap(Exec *e, const char *message)
+{
+    snprintf(e->host_trap_message, sizeof e->host_trap_message, "%s", message ? message : "");
+}
+
+MemoryInst *vm_exec_caller_memory(Exec *e)
+{
+    return e->host_caller && e->host_caller->has_memory ? e->host_caller->memory : NULL;
+}
+
+/* Call host function f with its arguments at args (Value layout in place). */
+HostStatus exec_call_host(Exec *e, Function *f, Slot *args, Instance *caller)
+{
+    const FuncType *t = f->type;
+    for (uint32_t i = 0; i < t->nparams; i++)
+        args[i].u64 = value_from_slot(t->types[i], args[i]);
+    e->host_caller = caller;
+    e->host_trap_message[0] = 0;
+    HostStatus st = f->host(e, f->env, (Value *)args);
+    e->host_caller = NULL;
+    if (st == HOST_OK)
+        for (uint32_t i = 0; i < t->nresults; i++)
+            args[i] = slot_from_value(t->types[t->nparams + i], args[i].u64);
+    return st;
+}
+
+RunStatus vm_run(Exec *e, int64_t budget)
+{
+    if (e->state == EXEC_DONE || e->state == EXEC_IDLE)
+        return RUN_DONE;
+    if (e->state == EXEC_TRAPPED)
+        return RUN_TRAP;
+    if (!e->pc) {                /* entry is a host function */
+        HostStatus st = exec_call_host(e, e->entry, e->stack, NULL);
+        if (st == HOST_BLOCK)
+            return RUN_BLOCK;
+        if (st == HOST_TRAP)
+            return exec_raise(e, TRAP_HOST, NULL, NULL);
+        return exec_finish(e);
+    }
+    return vm_interp_run(e, budget < 0 ? INT64_MAX : (budget == 0 ? 1 : budget));
+}
+
+const Value *vm_exec_results(const Exec *e, uint32_t *n)
+{
+    *n = e->nresults;
+    return e->nresults > 16 ? e->big_results : e->results;
+}
+
+const Trap *vm_exec_trap(const Exec *e)
+{
+    return &e->trap;
+}
+
+uint64_t vm_exec_reductions(const Exec *e)
+{
+    return e->reductions;
+}
+
+RunStatus vm_invoke(Exec *e, Function *f, const Value *args, uint32_t nargs, Value *results,
+                    int64_t slice)
+{
+    if (!vm_exec_call(e, f, args, nargs)) {
+        e->trap.kind = TRAP_STACK_EXHAUSTED;
+        snprintf(e->trap.message, sizeof e->trap.message, "%s", vm_trap_message(TRAP_STACK_EXHAUSTED));
+        e->trap.nframes = 0;
+        return RUN_TRAP;
+    }
+    RunStatus st;
+    do
+        st = vm_run(e, slice);
+    while (st == RUN_YIELD || st == RUN_BLOCK);
+    if (st == RUN_DONE && results) {
+        uint32_t n;
+        const Value *r = vm_exec_results(e, &n);
+        memcpy(results, r, n * sizeof(Value));
+    }
+    return st;
+}

@@ -1,0 +1,317 @@
+/*
+ * instance.c — instantiation (spec 4.5.4): bind imports, create memories, tables and
+ * globals, copy the active segments in, run the start function.
+ *
+ * Where it sits: between the compiled module (compile.c, shared by all instances) and a
+ * run (exec.c). An Instance owns only what is per-instance: its Function objects (which
+ * tie the shared code to this instance), its memory, tables and globals. Imported ones
+ * are shared with their exporter by reference count.
+ *
+ * Read next: exec.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../loader/loader.h"
+#include "bulk.h"
+#include "vm_internal.h"
+
+bool functype_equal(const FuncType *a, const FuncType *b)
+{
+    return a->nparams == b->nparams && a->nresults == b->nresults &&
+           memcmp(a->types, b->types, (a->nparams + a->nresults) * sizeof(ValType)) == 0;
+}
+
+/* ---- Host functions ------------------------------------------------------------------ */
+
+Function *vm_host_function_new(const ValType *params, uint32_t nparams, const ValType *results,
+                               uint32_t nresults, HostFn fn, void *env, const char *name)
+{
+    Function *f = calloc(1, sizeof *f);
+    ValType *types = calloc((size_t)nparams + nresults + 1, sizeof(ValType));
+    char *nm = strdup(name ? name : "host");
+    if (!f || !types || !nm) {
+        free(f);
+        free(types);
+        free(nm);
+        return NULL;
+    }
+    memcpy(types, params, nparams * sizeof(ValType));
+    memcpy(types + nparams, results, nresults * sizeof(ValType));
+    f->own_type = (FuncType){ nparams, nresults, types, 0 };
+    f->type = &f->own_type;
+    f->host = fn;
+    f->env = env;
+    f->name = nm;
+    return f;
+}
+
+void vm_host_function_free(Function *f)
+{
+    if (!f)
+        return;
+    free(f->own_type.types);
+    free(f->name);
+    free(f);
+}
+
+void vm_function_type(const Function *f, const ValType **params, uint32_t *nparams,
+                      const ValType **results, uint32_t *nresults)
+{
+    *params = f->type->types;
+    *nparams = f->type->nparams;
+    *results = f->type->types + f->type->nparams;
+    *nresults = f->type->nresults;
+}
+
+/* ---- Import matching (spec 4.5.2) ---------------------------------------------------- */
+
+static bool limits_match(uint64_t size, bool has_max, uint64_t max, const Limits *want)
+{
+    if (size < want->min)
+        return false;
+    if (want->has_max && (!has_max || max > want->max))
+        return false;
+    return true;
+}
+
+bool vm_extern_matches(const Module *m, const Import *imp, const Extern *ext, char *why, size_t len)
+{
+    bool ok = ext->kind == imp->kind;
+    if (ok) {
+        switch (imp->kind) {
+        case EXTERN_FUNC:
+            ok = functype_equal(ext->u.func->type, &m->types[m->funcs[imp->index].typeidx]);
+            break;
+        case EXTERN_TABLE: {
+            const TableType *tt = &m->tables[imp->index].type;
+            const TableInst *t = ext->u.table;
+            ok = t->elem == tt->elem && limits_match(t->size, t->has_max, t->max, &tt->limits);
+            break;
+        }
+        case EXTERN_MEMORY: {
+            const MemoryInst *mem = ext->u.memory;
+            ok = limits_match(mem->size / 65536, mem->has_max, mem->max_pages,
+                              &m->memories[imp->index].limits);
+            break;
+        }
+        case EXTERN_GLOBAL: {
+            const GlobalType *gt = &m->globals[imp->index].type;
+            ok = ext->u.global->type == gt->type && ext->u.global->mutable_ == gt->mutable_;
+            break;
+        }
+        }
+    }
+    if (!ok && why)
+        snprintf(why, len, "incompatible import type for %s.%s", imp->module.str, imp->name.str);
+    return ok;
+}
+
+/* ---- Instantiation -------------------------------------------------------------------- */
+
+static Value eval_const(Instance *inst, const ConstExpr *e)
+{
+    switch (e->kind) {
+    case CONST_VALUE: return e->value;
+    case CONST_REF_NULL: return 0;
+    case CONST_REF_FUNC: return (Value)(uintptr_t)inst->funcs[e->index];
+    case CONST_GLOBAL_GET: return value_from_slot(e->type, inst->globals[e->index]->value);
+    }
+    return 0;
+}
+
+static bool bind_imports(Instance *inst, const Extern *imports, VmError *err)
+{
+    Module *m = inst->module;
+    for (uint32_t i = 0; i < m->nimports; i++) {
+        const Import *imp = &m->imports[i];
+        const Extern *ext = &imports[i];
+        if (!vm_extern_matches(m, imp, ext, err->message, sizeof err->message)) {
+            err->kind = VM_LINK;
+            return false;
+        }
+        switch (imp->kind) {
+        case EXTERN_FUNC: inst->funcs[imp->index] = ext->u.func; break;
+        case EXTERN_TABLE: inst->tables[imp->index] = table_retain(ext->u.table); break;
+        case EXTERN_MEMORY:
+            inst->memory = memory_retain(ext->u.memory);
+            inst->has_memory = true;
+            break;
+        case EXTERN_GLOBAL: inst->globals[imp->index] = global_retain(ext->u.global); break;
+        }
+    }
+    return true;
+}
+
+static bool create_own(Instance *inst, VmError *err)
+{
+    Module *m = inst->module;
+    for (uint32_t i = m->nimported_funcs; i < m->nfuncs; i++) {
+        Function *f = &inst->own_funcs[i - m->nimported_funcs];
+        f->type = &m->types[m->funcs[i].typeidx];
+        f->inst = inst;
+        f->cf = &inst->code->funcs[i - m->nimported_funcs];
+        f->funcidx = i;
+        inst->funcs[i] = f;
+    }
+    for (uint32_t i = m->nimported_tables; i < m->ntables; i++) {
+        const TableType *tt = &m->tables[i].type;
+        inst->tables[i] = vm_table_new(tt->elem, tt->limits.min, tt->limits.max, tt->limits.has_max);
+        if (!inst->tables[i])
+            goto no_memory;
+    }
+    if (m->nmemories > m->nimported_memories) {
+        const Limits *l = &m->memories[0].limits;
+        inst->memory = vm_memory_new(l->min, l->max, l->has_max);
+        if (!inst->memory)
+            goto no_memory;
+        inst->has_memory = true;
+    }
+    if (!inst->memory && !(inst->memory = vm_memory_new(0, 0, true)))
+        goto no_memory;
+    for (uint32_t i = m->nimported_globals; i < m->nglobals; i++) {
+        const Global *g = &m->globals[i];
+        inst->globals[i] = vm_global_new(g->type.type, g->type.mutable_, eval_const(inst, &g->init));
+        if (!inst->globals[i])
+            goto no_memory;
+    }
+    return true;
+no_memory:
+    err->kind = VM_NO_MEMORY;
+    snprintf(err->message, sizeof err->message, "out of memory creating the instance");
+    return false;
+}
+
+/* Active segments are copied in order, elements first (spec 4.5.4 steps 14–15); a
+ * segment out of bounds traps, leaving the earlier ones written. */
+static bool init_segments(Instance *inst, VmError *err)
+{
+    Module *m = inst->module;
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        const ElemSegment *s = &m->elems[i];
+        if (s->mode == SEG_PASSIVE)
+            continue;
+        inst->elem_dropped[i] = true;
+        if (s->mode == SEG_DECLARATIVE)
+            continue;
+        inst->elem_dropped[i] = false;
+        uint32_t off = (uint32_t)eval_const(inst, &s->offset);
+        if (!bulk_table_init(inst, i, s->table, off, 0, s->count)) {
+            err->kind = VM_TRAP;
+            err->trap.kind = TRAP_TABLE_OOB;
+            snprintf(err->message, sizeof err->message, "%s", vm_trap_message(TRAP_TABLE_OOB));
+            return false;
+        }
+        inst->elem_dropped[i] = true;
+    }
+    for (uint32_t i = 0; i < m->ndatas; i++) {
+        const DataSegment *d = &m->datas[i];
+        if (d->mode != SEG_ACTIVE)
+            continue;
+        uint32_t off = (uint32_t)eval_const(inst, &d->offset);
+        if (!bulk_memory_init(inst, i, off, 0, d->len)) {
+            err->kind = VM_TRAP;
+            err->trap.kind = TRAP_MEMORY_OOB;
+            snprintf(err->message, sizeof err->message, "%s", vm_trap_message(TRAP_MEMORY_OOB));
+            return false;
+        }
+        inst->data_dropped[i] = true;
+    }
+    return true;
+}
+
+Instance *vm_instantiate(Module *m, const Extern *imports, Exec *exec, VmError *err)
+{
+    memset(err, 0, sizeof *err);
+    Instance *inst = calloc(1, sizeof *inst);
+    if (!inst)
+        goto no_memory;
+    loader_retain(m);
+    inst->module = m;
+    inst->code = vm_compile_module(m, err->message, sizeof err->message);
+    if (!inst->code) {
+        err->kind = VM_UNSUPPORTED;
+        vm_instance_free(inst);
+        return NULL;
+    }
+    inst->funcs = calloc(m->nfuncs + 1, sizeof(Function *));
+    inst->own_funcs = calloc(m->nfuncs - m->nimported_funcs + 1, sizeof(Function));
+    inst->tables = calloc(m->ntables + 1, sizeof(TableInst *));
+    inst->globals = calloc(m->nglobals + 1, sizeof(GlobalInst *));
+    inst->elem_dropped = calloc(m->nelems + 1, sizeof(bool));
+    inst->data_dropped = calloc(m->ndatas + 1, sizeof(bool));
+    if (!inst->funcs || !inst->own_funcs || !inst->tables || !inst->globals ||
+        !inst->elem_dropped || !inst->data_dropped) {
+        vm_instance_free(inst);
+        goto no_memory;
+    }
+    if (!bind_imports(inst, imports, err) || !create_own(inst, err) || !init_segments(inst, err)) {
+        vm_instance_free(inst);
+        return NULL;
+    }
+    if (m->has_start) {
+        RunStatus st = vm_invoke(exec, inst->funcs[m->start], NULL, 0, NULL, exec->slice);
+        if (st != RUN_DONE) {
+            err->kind = VM_TRAP;
+            err->trap = *vm_exec_trap(exec);
+            snprintf(err->message, sizeof err->message, "%s", err->trap.message);
+            vm_instance_free(inst);
+            return NULL;
+        }
+    }
+    return inst;
+no_memory:
+    err->kind = VM_NO_MEMORY;
+    snprintf(err->message, sizeof err->message, "out of memory");
+    return NULL;
+}
+
+void vm_instance_free(Instance *inst)
+{
+    if (!inst)
+        return;
+    Module *m = inst->module;
+    if (inst->tables)
+        for (uint32_t i = 0; i < m->ntables; i++)
+            vm_table_free(inst->tables[i]);
+    if (inst->globals)
+        for (uint32_t i = 0; i < m->nglobals; i++)
+            vm_global_free(inst->globals[i]);
+    vm_memory_free(inst->memory);
+    free(inst->funcs);
+    free(inst->own_funcs);
+    free(inst->tables);
+    free(inst->globals);
+    free(inst->elem_dropped);
+    free(inst->data_dropped);
+    loader_release(m);
+    free(inst);
+}
+
+bool vm_instance_export(Instance *inst, const char *name, Extern *out)
+{
+    const Export *e = loader_find_export(inst->module, name);
+    if (!e)
+        return false;
+    out->kind = e->kind;
+    switch (e->kind) {
+    case EXTERN_FUNC: out->u.func = inst->funcs[e->index]; break;
+    case EXTERN_TABLE: out->u.table = inst->tables[e->index]; break;
+    case EXTERN_MEMORY: out->u.memory = inst->memory; break;
+    case EXTERN_GLOBAL: out->u.global = inst->globals[e->index]; break;
+    }
+    return true;
+}
+
+const Module *vm_instance_module(const Instance *inst) { return inst->module; }
+
+MemoryInst *vm_instance_memory(Instance *inst)
+{
+    return inst->has_memory ? inst->memory : NULL;
+}
+
+void vm_exec_set_slice(Exec *exec, int64_t slice)
+{
+    exec->slice = slice;
+}

@@ -1,0 +1,156 @@
+/*
+ * vm_internal.h — the structures behind vm.h, shared by the files of vm/ only.
+ *
+ *   compile.c   Module function bodies -> CompiledFunc (threaded code, code.h)
+ *   instance.c  Module + imports -> Instance
+ *   memory.c    MemoryInst, TableInst, GlobalInst
+ *   exec.c      the run loop over an Exec
+ *
+ * Read next: code.h for the instruction format, then compile.c.
+ */
+#ifndef LVM_VM_INTERNAL_H
+#define LVM_VM_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "vm.h"
+#include "code.h"
+
+/* One 64-bit slot of the value stack. i32/f32 live in the 32-bit members; which half of
+ * the 64 bits that is depends on the host's byte order, so values cross the boundary to
+ * the host only through slot_from_value()/value_from_slot() (exec.c). */
+typedef union Slot {
+    uint32_t u32;
+    int32_t i32;
+    uint64_t u64;
+    int64_t i64;
+    float f32;
+    double f64;
+} Slot;
+
+/* A linear memory (spec 4.2.8). Reserved up front (PROT_NONE) to `reserved` bytes and
+ * committed page by page as it grows; if it must grow past the reservation it is moved
+ * with mremap, so `base` can change on memory.grow — the interpreter reloads it after
+ * every grow and every call (DESIGN decision 4). */
+struct MemoryInst {
+    uint8_t *base;
+    uint64_t size;          /* bytes, a multiple of 64 KiB */
+    uint32_t max_pages;     /* the declared maximum, or 65536 */
+    bool has_max;
+    size_t reserved;        /* bytes of address space reserved at base */
+    atomic_int refs;        /* shared by importers */
+};
+
+/* A table (spec 4.2.7): references in Value form (0 = null). */
+struct TableInst {
+    Value *elems;
+    uint32_t size;
+    uint32_t max;           /* the declared maximum, or UINT32_MAX */
+    bool has_max;
+    ValType elem;
+    atomic_int refs;
+};
+
+/* A global (spec 4.2.9). */
+struct GlobalInst {
+    Slot value;
+    ValType type;
+    bool mutable_;
+    atomic_int refs;
+};
+
+/* A function instance (spec 4.2.6): Wasm code of some instance, or a host function. */
+struct Function {
+    const FuncType *type;
+    Instance *inst;               /* owner, for Wasm functions; NULL for host functions */
+    const CompiledFunc *cf;       /* Wasm functions */
+    uint32_t funcidx;
+    HostFn host;                  /* host functions */
+    void *env;
+    char *name;                   /* host functions: for backtraces */
+    FuncType own_type;            /* host functions own their type */
+};
+
+/* A module instance (spec 4.2.5). Arrays cover the whole index space, imports first. */
+struct Instance {
+    Module *module;
+    const CompiledModule *code;
+    Function **funcs;             /* nfuncs pointers; defined ones point into own_funcs */
+    Function *own_funcs;          /* the module's own functions */
+    TableInst **tables;
+    MemoryInst *memory;           /* memory 0 or an empty placeholder (size 0) */
+    bool has_memory;
+    GlobalInst **globals;
+    bool *elem_dropped;
+    bool *data_dropped;
+};
+
+/* A call frame record, pushed by a call and popped by return: where the caller resumes. */
+typedef struct Frame {
+    const Cell *pc;               /* the caller's next instruction */
+    Slot *fp;                     /* the caller's frame */
+    Instance *inst;               /* the caller's instance */
+} Frame;
+
+typedef enum ExecState {
+    EXEC_IDLE,                    /* no call prepared */
+    EXEC_READY,                   /* vm_exec_call done; run will start it */
+    EXEC_SUSPENDED,               /* yielded or blocked; run resumes at pc */
+    EXEC_DONE,
+    EXEC_TRAPPED,
+} ExecState;
+
+struct Exec {
+    Slot *stack;                  /* value stack: frames of locals and operands */
+    uint32_t stack_slots;
+    uint32_t stack_limit;         /* the stack may grow up to this many slots */
+    Frame *frames;                /* call records */
+    uint32_t nframes;
+    uint32_t frames_cap;
+    uint32_t max_frames;
+
+    /* Saved state of a suspended run (DESIGN decision 1: three words and an instance). */
+    const Cell *pc;
+    Slot *fp;
+    Instance *inst;
+    ExecState state;
+
+    Function *entry;              /* the function vm_exec_call started */
+    Value results[16];            /* results of the entry function (up to 16, see vm_exec_call) */
+    Value *big_results;           /* when an entry returns more than 16 values */
+    uint32_t nresults;
+    uint64_t reductions;
+    Trap trap;
+    char host_trap_message[128];
+    Instance *host_caller;        /* set during a host call */
+    Cell done_code[1];
+    int64_t slice;                /* budget per run when instantiate runs a start function */            /* where the entry frame returns to: H_DONE */
+};
+
+/* exec.c */
+/* Grow the value stack so that `need` more slots fit above `fp`; rebases saved frame
+ * pointers. Returns the new fp, or NULL when the stack limit is reached. */
+Slot *exec_grow_stack(Exec *exec, Slot *fp, size_t need);
+bool exec_grow_frames(Exec *exec);
+void exec_fill_backtrace(Exec *exec, const Cell *pc, Instance *inst);
+Slot slot_from_value(ValType t, Value v);
+RunStatus exec_finish(Exec *exec);   /* the entry returned: collect results */
+RunStatus exec_raise(Exec *exec, TrapKind kind, const Cell *pc, Instance *inst);
+HostStatus exec_call_host(Exec *exec, Function *f, Slot *args, Instance *caller);
+
+/* interp.c: run from the saved state for at most `budget` (> 0) reductions. */
+RunStatus vm_interp_run(Exec *exec, int64_t budget);
+Value value_from_slot(ValType t, Slot s);
+
+/* memory.c */
+/* Grow by delta pages; returns the old size in pages or -1 (spec 4.4.7.7 memory.grow). */
+int32_t memory_grow(MemoryInst *m, uint32_t delta);
+int32_t table_grow(TableInst *t, uint32_t delta, Value init);
+MemoryInst *memory_retain(MemoryInst *m);
+TableInst *table_retain(TableInst *t);
+GlobalInst *global_retain(GlobalInst *g);
+
+/* instance.c */
+bool functype_equal(const FuncType *a, const FuncType *b);
+
+#endif
