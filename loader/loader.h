@@ -51,6 +51,12 @@ Module *loader_load_uncached(const uint8_t *bytes, size_t size, LoadError *err)
 void loader_retain(Module *m);
 void loader_release(Module *m);
 
+/* Attach vm/'s compiled form to m, once (Module.compiled is the one mutable field).
+ * If m has none yet, stores `compiled` and `free_compiled` (called when the module is
+ * freed) and returns `compiled`; otherwise returns the code already attached, and the
+ * caller frees its own copy. Thread-safe: runs under the cache lock. */
+void *loader_set_compiled(Module *m, void *compiled, void (*free_compiled)(void *));
+
 /* Write "section 'code' at offset 0x1f: type mismatch" into buf. Returns buf. */
 const char *loader_error_format(const LoadError *err, char *buf, size_t len);
 

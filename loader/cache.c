@@ -1,0 +1,230 @@
+/*
+ * cache.c — the loader's entry points, the module cache, and a Module's lifetime.
+ *
+ * loader_load() hashes the bytes with XXH3 and looks for a module loaded from the same
+ * bytes (same hash, same length, same contents: a hash match alone is not proof). If
+ * there is one, it gets another reference; otherwise the bytes are decoded (decode.c),
+ * validated (validate_module.c) and the new Module enters the cache. DESIGN decision 11:
+ * everything per-module is built once and shared, so a thousand processes spawned from
+ * one binary cost one decode, one validation and one compilation.
+ *
+ * A Module is allocated inside a ModuleBox that holds the reference count and the cache
+ * link, so module.h stays free of bookkeeping. One mutex guards the cache list, every
+ * reference count and Module.compiled; loads and releases are rare next to execution,
+ * so a single lock is simple and cheap enough.
+ *
+ * Read next: decode.c for what loading does, module.h for what it produces.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "loader_internal.h"
+
+typedef struct ModuleBox {
+    Module module;              /* first, so a Module * is its ModuleBox * */
+    uint32_t refs;              /* guarded by cache_lock */
+    bool cached;                /* on the cache list */
+    struct ModuleBox *next;
+} ModuleBox;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static ModuleBox *cache_head;   /* guarded by cache_lock */
+
+static ModuleBox *box_of(Module *m)
+{
+    return (ModuleBox *)m;
+}
+
+Module *module_alloc(void)
+{
+    ModuleBox *b = calloc(1, sizeof *b);
+    return b ? &b->module : NULL;
+}
+
+static void free_name(Name *n)
+{
+    free(n->str);
+}
+
+void module_free_contents(Module *m)
+{
+    for (uint32_t i = 0; i < m->ntypes; i++)
+        free(m->types[i].types);
+    free(m->types);
+    for (uint32_t i = 0; i < m->nimports; i++) {
+        free_name(&m->imports[i].module);
+        free_name(&m->imports[i].name);
+    }
+    free(m->imports);
+    for (uint32_t i = 0; i < m->nfuncs; i++) {
+        free(m->funcs[i].local_types);
+        free((char *)m->funcs[i].name);
+    }
+    free(m->funcs);
+    free(m->tables);
+    free(m->memories);
+    free(m->globals);
+    for (uint32_t i = 0; i < m->nexports; i++)
+        free_name(&m->exports[i].name);
+    free(m->exports);
+    for (uint32_t i = 0; i < m->nelems; i++)
+        free(m->elems[i].inits);
+    free(m->elems);
+    free(m->datas);
+    for (uint32_t i = 0; i < m->ncustoms; i++)
+        free_name(&m->customs[i].name);
+    free(m->customs);
+    free((char *)m->name);
+    free(m->bytes);
+    memset(m, 0, sizeof *m);
+}
+
+void module_destroy(Module *m)
+{
+    if (!m)
+        return;
+    if (m->compiled && m->free_compiled)
+        m->free_compiled(m->compiled);
+    module_free_contents(m);
+    free(box_of(m));
+}
+
+/* Decode and validate; the caller has hashed the bytes already. */
+static Module *load(const uint8_t *bytes, size_t size, uint64_t hash, LoadError *err)
+{
+    DecodeExtras x = { 0 };
+    memset(err, 0, sizeof *err);
+    Module *m = module_alloc();
+    if (!m || size > UINT32_MAX || !(m->bytes = malloc(size ? size : 1))) {
+        if (size > UINT32_MAX)
+            load_fail(err, LOAD_UNSUPPORTED, "header", 0, "module larger than 4 GiB");
+        else
+            load_fail(err, LOAD_NO_MEMORY, "header", 0, "out of memory");
+        goto fail;
+    }
+    if (size)
+        memcpy(m->bytes, bytes, size);
+    m->size = size;
+    m->hash = hash;
+    if (!decode_module(m, &x, err) || !validate_module(m, &x, err))
+        goto fail;
+    decode_extras_free(&x);
+    box_of(m)->refs = 1;
+    return m;
+fail:
+    decode_extras_free(&x);
+    module_destroy(m);
+    return NULL;
+}
+
+Module *loader_load_uncached(const uint8_t *bytes, size_t size, LoadError *err)
+{
+    LoadError ignored;
+    return load(bytes, size, XXH3_64bits(bytes, size), err ? err : &ignored);
+}
+
+/* Under cache_lock: a cached module made from exactly these bytes, with one more
+ * reference, or NULL. */
+static Module *lookup_locked(const uint8_t *bytes, size_t size, uint64_t hash)
+{
+    for (ModuleBox *b = cache_head; b; b = b->next) {
+        Module *m = &b->module;
+        if (m->hash == hash && m->size == size && memcmp(m->bytes, bytes, size) == 0) {
+            b->refs++;
+            return m;
+        }
+    }
+    return NULL;
+}
+
+Module *loader_load(const uint8_t *bytes, size_t size, LoadError *err)
+{
+    LoadError ignored;
+    if (!err)
+        err = &ignored;
+    uint64_t hash = XXH3_64bits(bytes, size);
+    pthread_mutex_lock(&cache_lock);
+    Module *m = lookup_locked(bytes, size, hash);
+    pthread_mutex_unlock(&cache_lock);
+    if (m) {
+        memset(err, 0, sizeof *err);
+        return m;
+    }
+    /* Decode without holding the lock: another thread may load other bytes meanwhile.
+     * If it loaded these same bytes, keep its module and drop ours. */
+    Module *fresh = load(bytes, size, hash, err);
+    if (!fresh)
+        return NULL;
+    pthread_mutex_lock(&cache_lock);
+    m = lookup_locked(bytes, size, hash);
+    if (!m) {
+        box_of(fresh)->cached = true;
+        box_of(fresh)->next = cache_head;
+        cache_head = box_of(fresh);
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (m) {
+        module_destroy(fresh);
+        return m;
+    }
+    return fresh;
+}
+
+void loader_retain(Module *m)
+{
+    pthread_mutex_lock(&cache_lock);
+    box_of(m)->refs++;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void loader_release(Module *m)
+{
+    if (!m)
+        return;
+    ModuleBox *b = box_of(m);
+    pthread_mutex_lock(&cache_lock);
+    bool last = --b->refs == 0;
+    if (last && b->cached) {
+        ModuleBox **p = &cache_head;
+        while (*p != b)
+            p = &(*p)->next;
+        *p = b->next;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (last)
+        module_destroy(m);
+}
+
+void *loader_set_compiled(Module *m, void *compiled, void (*free_compiled)(void *))
+{
+    pthread_mutex_lock(&cache_lock);
+    if (!m->compiled) {
+        m->compiled = compiled;
+        m->free_compiled = free_compiled;
+    }
+    void *winner = m->compiled;
+    pthread_mutex_unlock(&cache_lock);
+    return winner;
+}
+
+const char *loader_error_format(const LoadError *err, char *buf, size_t len)
+{
+    if (err->kind == LOAD_OK)
+        snprintf(buf, len, "no error");
+    else
+        snprintf(buf, len, "section '%s' at offset 0x%zx: %s",
+                 err->section ? err->section : "?", err->offset, err->message);
+    return buf;
+}
+
+const Export *loader_find_export(const Module *m, const char *name)
+{
+    size_t len = strlen(name);
+    for (uint32_t i = 0; i < m->nexports; i++)
+        if (m->exports[i].name.len == len && memcmp(m->exports[i].name.str, name, len) == 0)
+            return &m->exports[i];
+    return NULL;
+}
