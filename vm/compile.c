@@ -333,19 +333,23 @@ static uint32_t label_arity(const Ctrl *k)
     return k->kind == OP_LOOP ? k->nparams : k->nresults;
 }
 
-/* Emit the return of the top `type->nresults` values. */
+/* Emit the return of the top `type->nresults` values. Lazy entries are written to their
+ * slots without being marked as written: a return may sit on one path only (a br_if or
+ * br_table stub), and the other paths must not believe the value is in its slot. */
 static void emit_return(Compiler *c)
 {
     uint32_t n = c->type->nresults;
-    if (n == 1) {
-        uint32_t s = operand(c, c->height - 1);
+    uint32_t from = c->height - n;
+    if (n == 1 && c->stack[from].kind == E_LOCAL) {
         emit_h(c, H_RETURN_1);
-        emit_cell(c, OPND_PACK(0, s, 0, 0));
+        emit_cell(c, OPND_PACK(0, c->stack[from].local, 0, 0));
         return;
     }
-    flush_range(c, c->height - n, c->height);
-    emit_h(c, H_RETURN);
-    emit_cell(c, OPND_PACK(0, n ? slot_at(c, c->height - n) : 0, n, 0));
+    for (uint32_t i = from; i < c->height; i++)
+        if (c->stack[i].kind != E_TEMP)
+            move_entry(c, i, slot_at(c, i));
+    emit_h(c, n == 1 ? H_RETURN_1 : H_RETURN);
+    emit_cell(c, OPND_PACK(0, n ? slot_at(c, from) : 0, n, 0));
 }
 
 /* Put the label's values where the label expects them; true if anything was emitted

@@ -200,7 +200,8 @@ static bool init_segments(Instance *inst, VmError *err)
         if (!bulk_table_init(inst, i, s->table, off, 0, s->count)) {
             err->kind = VM_TRAP;
             err->trap.kind = TRAP_TABLE_OOB;
-            snprintf(err->message, sizeof err->message, "%s", vm_trap_message(TRAP_TABLE_OOB));
+            snprintf(err->trap.message, sizeof err->trap.message, "%s", vm_trap_message(TRAP_TABLE_OOB));
+            snprintf(err->message, sizeof err->message, "%s", err->trap.message);
             return false;
         }
         inst->elem_dropped[i] = true;
@@ -213,12 +214,24 @@ static bool init_segments(Instance *inst, VmError *err)
         if (!bulk_memory_init(inst, i, off, 0, d->len)) {
             err->kind = VM_TRAP;
             err->trap.kind = TRAP_MEMORY_OOB;
-            snprintf(err->message, sizeof err->message, "%s", vm_trap_message(TRAP_MEMORY_OOB));
+            snprintf(err->trap.message, sizeof err->trap.message, "%s", vm_trap_message(TRAP_MEMORY_OOB));
+            snprintf(err->message, sizeof err->message, "%s", err->trap.message);
             return false;
         }
         inst->data_dropped[i] = true;
     }
     return true;
+}
+
+/* Instantiation failed after the instance's functions became reachable: through an
+ * imported table they may still be called, so the caller keeps the instance. */
+static Instance *fail_partial(Instance *inst, VmError *err)
+{
+    if (inst->module->nimported_tables > 0)
+        err->partial = inst;
+    else
+        vm_instance_free(inst);
+    return NULL;
 }
 
 Instance *vm_instantiate(Module *m, const Extern *imports, Exec *exec, VmError *err)
@@ -246,18 +259,19 @@ Instance *vm_instantiate(Module *m, const Extern *imports, Exec *exec, VmError *
         vm_instance_free(inst);
         goto no_memory;
     }
-    if (!bind_imports(inst, imports, err) || !create_own(inst, err) || !init_segments(inst, err)) {
+    if (!bind_imports(inst, imports, err) || !create_own(inst, err)) {
         vm_instance_free(inst);
         return NULL;
     }
+    if (!init_segments(inst, err))
+        return fail_partial(inst, err);
     if (m->has_start) {
         RunStatus st = vm_invoke(exec, inst->funcs[m->start], NULL, 0, NULL, exec->slice);
         if (st != RUN_DONE) {
             err->kind = VM_TRAP;
             err->trap = *vm_exec_trap(exec);
             snprintf(err->message, sizeof err->message, "%s", err->trap.message);
-            vm_instance_free(inst);
-            return NULL;
+            return fail_partial(inst, err);
         }
     }
     return inst;

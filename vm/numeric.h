@@ -51,6 +51,17 @@ static inline float f32_from(uint32_t u) { float f; memcpy(&f, &u, 4); return f;
 static inline uint64_t f64_bits(double f) { uint64_t u; memcpy(&u, &f, 8); return u; }
 static inline double f64_from(uint64_t u) { double f; memcpy(&f, &u, 8); return f; }
 
+/* ceil, floor and trunc of a NaN must give a quiet NaN (spec 4.3.3: an arithmetic NaN);
+ * C's functions may pass a signalling NaN through unchanged, so quiet it by adding. */
+static inline float f32_ceil(float a) { return isnan(a) ? a + a : ceilf(a); }
+static inline float f32_floor(float a) { return isnan(a) ? a + a : floorf(a); }
+static inline float f32_trunc(float a) { return isnan(a) ? a + a : truncf(a); }
+static inline float f32_nearest(float a) { return isnan(a) ? a + a : nearbyintf(a); }
+static inline double f64_ceil(double a) { return isnan(a) ? a + a : ceil(a); }
+static inline double f64_floor(double a) { return isnan(a) ? a + a : floor(a); }
+static inline double f64_trunc(double a) { return isnan(a) ? a + a : trunc(a); }
+static inline double f64_nearest(double a) { return isnan(a) ? a + a : nearbyint(a); }
+
 /* min/max (spec 4.3.3 fmin/fmax): NaN if either operand is NaN; -0 is below +0. */
 static inline float f32_min(float a, float b)
 {

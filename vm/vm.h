@@ -143,6 +143,10 @@ typedef struct VmError {
     VmErrorKind kind;
     char message[200];
     Trap trap;        /* when kind == VM_TRAP */
+    /* Set when instantiation failed after the instance's functions may have been stored
+     * in an imported table (spec 2.0 keeps such writes). The caller owns it and must keep
+     * it alive while that table may be used, then free it with vm_instance_free. */
+    Instance *partial;
 } VmError;
 
 /* Instantiate `m` (spec 4.5.4). `imports` has one entry per import of m, in the order of

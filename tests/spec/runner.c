@@ -653,6 +653,9 @@ static Instance *attempt_module(Script *s, json_t *cmd, Attempt *a)
     if (inst) {
         a->stage = AT_OK;
         script_add_instance(s, inst);
+    } else if (a->vm.partial) {
+        /* Failed after writing into imported tables: keep it alive as long as they are. */
+        script_add_instance(s, a->vm.partial);
     }
     return inst;
 }
