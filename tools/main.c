@@ -335,7 +335,11 @@ static int instantiate(const Options *o, Module *m, Exec *exec, Instance **out)
     *out = vm_instantiate(m, NULL, exec, &err);
     if (*out) return 0;
     if (err.kind == VM_TRAP) {
-        print_trap(&err.trap);
+        /* The frames of a start-function trap name the instance vm_instantiate has
+         * already freed, so print the message without them. */
+        Trap trap = err.trap;
+        trap.nframes = 0;
+        print_trap(&trap);
         return EXIT_TRAP;
     }
     fprintf(stderr, "lvm: %s: %s\n", o->file, err.message);

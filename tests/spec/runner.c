@@ -755,7 +755,10 @@ static ActStatus act_invoke(Script *s, Instance *inst, const char *field, json_t
         const char *err = parse_value(json_array_get(jargs, i), &e, true);
         if (err || e.type != params[i]) {
             free(args);
-            if (err && strcmp(err, "v128") == 0) return ACT_SKIP;
+            if (err && strcmp(err, "v128") == 0) {
+                skip(r, "v128 argument (SIMD is not implemented)");
+                return ACT_SKIP;
+            }
             fail(r, "invoke %s: argument %zu: %s", field, i,
                  err ? err : "type differs from the parameter's");
             return ACT_ERROR;
@@ -793,6 +796,12 @@ static ActStatus run_action(Script *s, json_t *action, ActResult *res, Result *r
     if (!json_is_object(action) || !type || !field) {
         fail(r, "malformed \"action\" in the JSON");
         return ACT_ERROR;
+    }
+    if (strlen(field) != json_string_length(json_object_get(action, "field"))) {
+        /* vm_instance_export takes a C string: a name with U+0000 in it cannot be
+         * looked up (names.wast has one). */
+        skip(r, "export name contains U+0000 (vm.h has no length-aware export lookup)");
+        return ACT_SKIP;
     }
     Instance *inst = action_instance(s, action);
     if (!inst) {
@@ -849,7 +858,7 @@ static Outcome cmd_action(Script *s, json_t *cmd, Result *r)
     ActResult res;
     switch (run_action(s, json_object_get(cmd, "action"), &res, r)) {
     case ACT_DONE: return OUT_PASS;
-    case ACT_SKIP: return skip(r, "v128");
+    case ACT_SKIP: return OUT_SKIP;
     case ACT_ERROR: return OUT_FAIL;
     case ACT_TRAP: break;
     }
@@ -863,7 +872,7 @@ static Outcome cmd_assert_return(Script *s, json_t *cmd, Result *r)
     if (!json_is_array(jexp)) return fail(r, "assert_return without \"expected\"");
     switch (run_action(s, json_object_get(cmd, "action"), &res, r)) {
     case ACT_DONE: break;
-    case ACT_SKIP: return skip(r, "v128");
+    case ACT_SKIP: return OUT_SKIP;
     case ACT_ERROR: return OUT_FAIL;
     case ACT_TRAP: return fail(r, "%s: expected a result, got trap \"%s\"", res.desc,
                                res.trap->message);
@@ -906,7 +915,7 @@ static Outcome cmd_assert_trap(Script *s, json_t *cmd, Result *r)
     ActResult res;
     switch (run_action(s, json_object_get(cmd, "action"), &res, r)) {
     case ACT_TRAP: break;
-    case ACT_SKIP: return skip(r, "v128");
+    case ACT_SKIP: return OUT_SKIP;
     case ACT_ERROR: return OUT_FAIL;
     case ACT_DONE: return fail(r, "%s: expected trap \"%s\", it returned", res.desc, text);
     }
@@ -1060,7 +1069,8 @@ static void count_simd(const char *file, json_t *cmds)
 static json_t *load_script_json(const char *path, const char *file, json_t **cmds)
 {
     json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
+    /* Export names may contain U+0000 (names.wast). */
+    json_t *root = json_load_file(path, JSON_ALLOW_NUL, &jerr);
     if (!root) {
         printf("  ERROR %-30s %s:%d: %s\n", file, path, jerr.line, jerr.text);
         return NULL;
