@@ -1,12 +1,15 @@
 /*
  * decode.c — pass 1 of the loader: the module's sections (spec 5.5), into a Module.
  *
- * decode_module() checks the header, then walks the sections in order. Each section is
- * read through a Reader bounded by the section's declared size, so a count or length
- * that lies can only make us stop early ("unexpected end of section or function"), never
- * read past the section. This file has the sections that declare things (types, imports,
- * functions, tables, memories, globals, exports, start, custom); decode_code.c has those
- * that carry code and data (element, data count, code, data).
+ * decode_module() checks the header, then walks the sections in order. Like the spec's
+ * reference decoder, a section's contents are read with only the end of the module as
+ * the bound, and the declared size is checked afterwards ("section size mismatch"): the
+ * spec tests expect the messages that this order produces. Every length and count is
+ * first checked against the bytes left ("length out of bounds"), so no lie in the input
+ * can make us read past the buffer or allocate more than the input's size justifies.
+ * This file has the sections that declare things (types, imports, functions, tables,
+ * memories, globals, exports, start, custom); decode_code.c has those that carry code and
+ * data (element, data count, code, data).
  *
  * Nothing here checks types or indices: that is pass 2 (validate_module.c). The only
  * errors reported here are LOAD_MALFORMED (and LOAD_NO_MEMORY).

@@ -76,8 +76,8 @@ bool reader_s32(Reader *r, int32_t *out);   /* signed LEB128, at most 5 bytes */
 bool reader_s33(Reader *r, int64_t *out);   /* signed LEB128 blocktype index, at most 5 bytes */
 bool reader_s64(Reader *r, int64_t *out);   /* signed LEB128, at most 10 bytes */
 bool reader_u64(Reader *r, uint64_t *out);
-/* Each leaves a message for the caller ("integer representation too long",
- * "integer too large", "unexpected end") in *why on failure when why is not NULL. */
+/* On failure each returns false and leaves a message for the caller ("integer
+ * representation too long", "integer too large", "unexpected end") in reader_error. */
 extern _Thread_local const char *reader_error;
 
 #endif

@@ -1,10 +1,11 @@
 /*
  * reader.c — bounds-checked reading of bytes, LEB128 integers and UTF-8 (spec 5.2).
  *
- * Every read in the loader goes through a Reader whose `end` is the end of the smallest
- * enclosing unit (the module, a section, a function body), so no malformed length can
- * make us read past the buffer. On failure a reader function returns false and leaves
- * one of three messages in the thread-local `reader_error`; the caller adds where.
+ * Every read in the loader goes through a Reader whose `end` is the end of the module
+ * (while decoding) or of a body already scanned (while validating), so no malformed
+ * length can make us read past the buffer. On failure a reader function returns false
+ * and leaves one of three messages in the thread-local `reader_error`; the caller adds
+ * where it happened.
  *
  * Read next: instr.c, which decodes one instruction with these functions.
  */

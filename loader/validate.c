@@ -41,7 +41,7 @@ typedef struct Validator {
     CtrlFrame *ctrls;
     uint32_t nctrls, cap_ctrls;
     uint32_t offset;            /* byte offset of the instruction being checked */
-    const char *opname;
+    Opcode op;                  /* the instruction being checked */
     LoadError *err;
 } Validator;
 
@@ -104,7 +104,7 @@ static bool pop(Validator *v, uint8_t *out)
             return true;
         }
         return invalid(v, "type mismatch: %s needs more operands than the stack holds",
-                       v->opname);
+                       instr_name(v->op));
     }
     *out = v->vals[--v->nvals];
     return true;
@@ -116,7 +116,7 @@ static bool pop_expect(Validator *v, uint8_t expect)
     if (!pop(v, &actual))
         return false;
     if (actual != expect && actual != UNKNOWN && expect != UNKNOWN)
-        return invalid(v, "type mismatch: %s expected %s, found %s", v->opname,
+        return invalid(v, "type mismatch: %s expected %s, found %s", instr_name(v->op),
                        valtype_name(expect), valtype_name(actual));
     return true;
 }
@@ -600,7 +600,7 @@ bool validate_function(const Module *m, uint32_t funcidx, const uint8_t *declare
         if (!instr_decode(&r, &in, err))   /* cannot fail: pass 1 scanned this body */
             goto fail;
         v.offset = in.offset;
-        v.opname = instr_name(in.op);
+        v.op = in.op;
         if (!check_instr(&v, &in))
             goto fail;
     }
