@@ -132,7 +132,8 @@ static Module *lookup_locked(const uint8_t *bytes, size_t size, uint64_t hash)
 {
     for (ModuleBox *b = cache_head; b; b = b->next) {
         Module *m = &b->module;
-        if (m->hash == hash && m->size == size && memcmp(m->bytes, bytes, size) == 0) {
+        if (m->hash == hash && m->size == size &&
+            (size == 0 || memcmp(m->bytes, bytes, size) == 0)) {
             b->refs++;
             return m;
         }
