@@ -556,6 +556,17 @@ static Outcome fail(Result *r, const char *fmt, ...)
     return OUT_FAIL;
 }
 
+/* A passed command says what it checked, for --verbose and --only FILE:LINE. */
+static Outcome pass(Result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static Outcome pass(Result *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    va_end(ap);
+    return OUT_PASS;
+}
+
 static Outcome skip(Result *r, const char *why)
 {
     snprintf(r->msg, sizeof r->msg, "%s", why);
@@ -624,9 +635,10 @@ static bool resolve_imports(Script *s, const Module *m, Extern *ext, VmError *er
             return false;
         }
         if (!vm_extern_matches(m, imp, &ext[i], why, sizeof why)) {
-            snprintf(err->message, sizeof err->message, "%s (\"%s\".\"%s\")",
-                     why[0] ? why : "incompatible import type", imp->module.str,
-                     imp->name.str);
+            if (why[0]) snprintf(err->message, sizeof err->message, "%s", why);
+            else snprintf(err->message, sizeof err->message,
+                          "incompatible import type for \"%s\".\"%s\"", imp->module.str,
+                          imp->name.str);
             return false;
         }
     }
@@ -836,7 +848,10 @@ static Outcome cmd_module(Script *s, json_t *cmd, Result *r)
     s->current = inst;
     const char *name = json_string_value(json_object_get(cmd, "name"));
     if (name) add_named(&s->names, &s->nnames, &s->cap_names, name, inst);
-    if (inst) return OUT_PASS;
+    if (inst)
+        return pass(r, "%s instantiated%s%s",
+                    json_string_value(json_object_get(cmd, "filename")), name ? " as " : "",
+                    name ? name : "");
     char d[600];
     describe_attempt(&a, d, sizeof d);
     return fail(r, "%s", d);
@@ -850,14 +865,14 @@ static Outcome cmd_register(Script *s, json_t *cmd, Result *r)
     Instance *inst = name ? find_named(s->names, s->nnames, name) : s->current;
     if (!inst) return fail(r, "register %s: no such module instance", as);
     add_named(&s->registered, &s->nregistered, &s->cap_registered, as, inst);
-    return OUT_PASS;
+    return pass(r, "%s registered as \"%s\"", name ? name : "the current module", as);
 }
 
 static Outcome cmd_action(Script *s, json_t *cmd, Result *r)
 {
     ActResult res;
     switch (run_action(s, json_object_get(cmd, "action"), &res, r)) {
-    case ACT_DONE: return OUT_PASS;
+    case ACT_DONE: return pass(r, "%s returned", res.desc);
     case ACT_SKIP: return OUT_SKIP;
     case ACT_ERROR: return OUT_FAIL;
     case ACT_TRAP: break;
@@ -879,6 +894,8 @@ static Outcome cmd_assert_return(Script *s, json_t *cmd, Result *r)
     }
     size_t n = json_array_size(jexp);
     if (n != res.n) return fail(r, "%s: expected %zu results, got %u", res.desc, n, res.n);
+    char returned[600] = "";
+    size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         Expect e;
         const char *err = parse_value(json_array_get(jexp, i), &e, false);
@@ -889,8 +906,27 @@ static Outcome cmd_assert_return(Script *s, json_t *cmd, Result *r)
         format_value(got, sizeof got, got_type, res.values[i]);
         if (got_type != e.type || !value_matches(&e, res.values[i]))
             return fail(r, "%s: result %zu: expected %s, got %s", res.desc, i, want, got);
+        if (off < sizeof returned)
+            off += snprintf(returned + off, sizeof returned - off, " %s", got);
     }
-    return OUT_PASS;
+    return pass(r, "%s returned%s", res.desc, returned);
+}
+
+static Outcome cmd_assert_uninstantiable(Script *s, json_t *cmd, Result *r)
+{
+    const char *text = json_string_value(json_object_get(cmd, "text"));
+    if (!text) return fail(r, "assert without \"text\"");
+    Attempt a;
+    char d[600];
+    attempt_module(s, cmd, &a);
+    describe_attempt(&a, d, sizeof d);
+    if (a.stage != AT_INSTANTIATE || a.vm.kind != VM_TRAP)
+        return fail(r, "expected instantiation to trap \"%s\", got: %s", text, d);
+    if (!trap_text_matches(a.vm.trap.message, text)) {
+        r->message_mismatch = true;
+        return fail(r, "expected trap \"%s\", got \"%s\"", text, a.vm.trap.message);
+    }
+    return pass(r, "instantiation trapped \"%s\"", a.vm.trap.message);
 }
 
 /* assert_trap and assert_exhaustion on an action, or assert_trap on a module (older
@@ -899,19 +935,7 @@ static Outcome cmd_assert_trap(Script *s, json_t *cmd, Result *r)
 {
     const char *text = json_string_value(json_object_get(cmd, "text"));
     if (!text) return fail(r, "assert without \"text\"");
-    if (!json_object_get(cmd, "action")) {
-        Attempt a;
-        char d[600];
-        attempt_module(s, cmd, &a);
-        describe_attempt(&a, d, sizeof d);
-        if (a.stage != AT_INSTANTIATE || a.vm.kind != VM_TRAP)
-            return fail(r, "expected instantiation to trap \"%s\", got: %s", text, d);
-        if (!trap_text_matches(a.vm.trap.message, text)) {
-            r->message_mismatch = true;
-            return fail(r, "expected trap \"%s\", got trap \"%s\"", text, a.vm.trap.message);
-        }
-        return OUT_PASS;
-    }
+    if (!json_object_get(cmd, "action")) return cmd_assert_uninstantiable(s, cmd, r);
     ActResult res;
     switch (run_action(s, json_object_get(cmd, "action"), &res, r)) {
     case ACT_TRAP: break;
@@ -924,7 +948,7 @@ static Outcome cmd_assert_trap(Script *s, json_t *cmd, Result *r)
         return fail(r, "%s: expected trap \"%s\", got trap \"%s\"", res.desc, text,
                     res.trap->message);
     }
-    return OUT_PASS;
+    return pass(r, "%s trapped \"%s\"", res.desc, res.trap->message);
 }
 
 /* assert_malformed and assert_invalid: the binary must not load, and the loader's
@@ -951,7 +975,7 @@ static Outcome cmd_assert_bad_module(Script *s, json_t *cmd, Result *r, LoadErro
         return fail(r, "expected %s \"%s\", got %s: %s", load_error_kind_name(want), text,
                     load_error_kind_name(a.load.kind), buf);
     }
-    return OUT_PASS;
+    return pass(r, "refused as %s: %s", load_error_kind_name(a.load.kind), buf);
 }
 
 static Outcome cmd_assert_unlinkable(Script *s, json_t *cmd, Result *r)
@@ -968,24 +992,7 @@ static Outcome cmd_assert_unlinkable(Script *s, json_t *cmd, Result *r)
         r->message_mismatch = true;
         return fail(r, "expected link error \"%s\", got \"%s\"", text, a.vm.message);
     }
-    return OUT_PASS;
-}
-
-static Outcome cmd_assert_uninstantiable(Script *s, json_t *cmd, Result *r)
-{
-    const char *text = json_string_value(json_object_get(cmd, "text"));
-    if (!text) return fail(r, "assert without \"text\"");
-    Attempt a;
-    char d[600];
-    attempt_module(s, cmd, &a);
-    describe_attempt(&a, d, sizeof d);
-    if (a.stage != AT_INSTANTIATE || a.vm.kind != VM_TRAP)
-        return fail(r, "expected instantiation to trap \"%s\", got: %s", text, d);
-    if (!trap_text_matches(a.vm.trap.message, text)) {
-        r->message_mismatch = true;
-        return fail(r, "expected trap \"%s\", got \"%s\"", text, a.vm.trap.message);
-    }
-    return OUT_PASS;
+    return pass(r, "refused to link: %s", a.vm.message);
 }
 
 static Outcome run_command(Script *s, const char *type, json_t *cmd, Result *r)
@@ -1031,7 +1038,7 @@ static void record(Script *s, FILE *report, long line, const char *type, Outcome
     if (o == OUT_FAIL && !e) s->reported++;
     const char *tag = o == OUT_PASS ? "ok" : o == OUT_SKIP ? "skip" : e ? "xfail" : "FAIL";
     fprintf(report, "    %-5s %s:%ld: %s: %s\n", tag, s->file, line, type,
-            o == OUT_PASS ? "passed" : r->msg);
+            r->msg[0] ? r->msg : "passed");
 }
 
 /* List entries of this file that ran and never failed: they are fixed. */
@@ -1140,9 +1147,11 @@ static void run_file(const char *path, bool simd)
     if (!spectest_new(&s.spectest)) {
         fprintf(report, "    FAIL  %s: could not create the spectest host module\n", file);
         s.failed++;
-    } else if (!run_script(&s, cmds, report))
-        fprintf(report, "    spec-runner: no command at line %ld of %s\n", opt.only_line,
-                file);
+    } else if (!run_script(&s, cmds, report)) {
+        fprintf(report, "    FAIL  %s:%ld: no command starts at that line\n", file,
+                opt.only_line);
+        s.failed++;
+    }
     long fixed = report_fixed(file, report);
     fclose(report);
 
