@@ -225,7 +225,8 @@ static bool decode_type_section(Decoder *d)
                 return false;
         t->nparams = np;
         t->nresults = nr;
-        if (!dec_alloc(d, (void **)&t->types, np + nr, sizeof(ValType)))
+        /* never NULL, even for [] -> [], so functype_results() is always defined */
+        if (!dec_alloc(d, (void **)&t->types, np + nr + 1, sizeof(ValType)))
             return false;
         if (np + nr)
             memcpy(t->types, buf, (np + nr) * sizeof(ValType));
