@@ -334,6 +334,7 @@ static int instantiate(const Options *o, Module *m, Exec *exec, Instance **out)
     VmError err;
     *out = vm_instantiate(m, NULL, exec, &err);
     if (*out) return 0;
+    vm_instance_free(err.partial);   /* (only set when tables are imported) */
     if (err.kind == VM_TRAP) {
         /* The frames of a start-function trap name the instance vm_instantiate has
          * already freed, so print the message without them. */
@@ -417,6 +418,7 @@ int main(int argc, char **argv)
         loader_release(m);
         return 1;
     }
+    vm_exec_set_slice(exec, o.reductions);
     Instance *inst = NULL;
     int status = instantiate(&o, m, exec, &inst);
     if (inst) status = run(&o, inst, exec);

@@ -1351,6 +1351,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "spec-runner: vm_exec_new failed\n");
         return 2;
     }
+    vm_exec_set_slice(the_exec, opt.budget);   /* start functions yield too */
     for (size_t i = 0; i < ninputs; i++) {
         run_file(inputs[i].path, inputs[i].simd);
         free(inputs[i].path);
