@@ -16,7 +16,11 @@
 BUILD    ?= build
 DISPATCH ?= goto
 SAN      ?=
-CC       ?= cc
+# Clang by default: for the computed-goto loop it keeps one dispatch jump per handler,
+# where GCC 12 merges them into one shared jump and runs about twice as slow.
+ifeq ($(origin CC),default)
+  CC = clang
+endif
 OPT      ?= -O2
 
 CFLAGS_BASE = -std=gnu11 -g $(OPT) -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \

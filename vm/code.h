@@ -23,6 +23,7 @@
 #define LVM_VM_CODE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../loader/module.h"
 
@@ -89,5 +90,9 @@ Cell vm_handler_cell(Handler h);
 /* The Handler of a handler cell, for tools (the inverse of vm_handler_cell). */
 Handler vm_cell_handler(Cell c);
 const char *vm_handler_name(Handler h);
+
+/* disasm.c: the length in cells of the instruction at pc, and a listing of a function. */
+uint32_t vm_instr_cells(Handler h, const Cell *pc);
+void vm_disasm_function(FILE *out, const CompiledFunc *cf);
 
 #endif

@@ -155,7 +155,11 @@ static bool locate(const Instance *inst, const Cell *pc, TraceFrame *out)
             else
                 hi = mid;
         }
-        *out = (TraceFrame){ inst, cf->funcidx, cf->nmap ? cf->map_offset[lo] : 0 };
+        const Module *m = inst->module;
+        const char *name = m->funcs[cf->funcidx].name;
+        *out = (TraceFrame){ .funcidx = cf->funcidx, .offset = cf->nmap ? cf->map_offset[lo] : 0 };
+        snprintf(out->module, sizeof out->module, "%s", m->name ? m->name : "");
+        snprintf(out->func, sizeof out->func, "%s", name ? name : "");
         return true;
     }
     return false;
@@ -181,11 +185,9 @@ void vm_trap_print(const Trap *trap, void *file)
         fprintf(f, "wasm backtrace:\n");
     for (uint32_t i = 0; i < trap->nframes; i++) {
         const TraceFrame *fr = &trap->frames[i];
-        const Module *m = fr->instance->module;
-        const char *name = fr->funcidx < m->nfuncs ? m->funcs[fr->funcidx].name : NULL;
-        fprintf(f, "  %2u: 0x%06x - %s!", i, fr->offset, m->name ? m->name : "<module>");
-        if (name)
-            fprintf(f, "%s\n", name);
+        fprintf(f, "  %2u: 0x%06x - %s!", i, fr->offset, fr->module[0] ? fr->module : "<module>");
+        if (fr->func[0])
+            fprintf(f, "%s\n", fr->func);
         else
             fprintf(f, "<func %u>\n", fr->funcidx);
     }

@@ -19,8 +19,9 @@
 
 bool functype_equal(const FuncType *a, const FuncType *b)
 {
+    uint32_t n = a->nparams + a->nresults;
     return a->nparams == b->nparams && a->nresults == b->nresults &&
-           memcmp(a->types, b->types, (a->nparams + a->nresults) * sizeof(ValType)) == 0;
+           (n == 0 || memcmp(a->types, b->types, n * sizeof(ValType)) == 0);
 }
 
 /* ---- Host functions ------------------------------------------------------------------ */
@@ -37,8 +38,10 @@ Function *vm_host_function_new(const ValType *params, uint32_t nparams, const Va
         free(nm);
         return NULL;
     }
-    memcpy(types, params, nparams * sizeof(ValType));
-    memcpy(types + nparams, results, nresults * sizeof(ValType));
+    if (nparams)
+        memcpy(types, params, nparams * sizeof(ValType));
+    if (nresults)
+        memcpy(types + nparams, results, nresults * sizeof(ValType));
     f->own_type = (FuncType){ nparams, nresults, types, 0 };
     f->type = &f->own_type;
     f->host = fn;

@@ -60,11 +60,13 @@ typedef enum TrapKind {
 const char *vm_trap_message(TrapKind kind);
 
 /* One line of a Wasm backtrace: the function and the byte offset in the module of the
- * instruction that was executing (the call, for outer frames). */
+ * instruction that was executing (the call, for outer frames). Names are copied, so a
+ * trap can be printed after its instance is gone. */
 typedef struct TraceFrame {
-    const Instance *instance;
     uint32_t funcidx;
     uint32_t offset;
+    char module[32];                 /* module name from the name section, or "" */
+    char func[64];                   /* function name from the name section, or "" */
 } TraceFrame;
 
 #define VM_MAX_BACKTRACE 32
