@@ -20,11 +20,25 @@
 
 static RunStatus run(Exec *exec, int64_t budget, bool get_labels);
 
+/* The ends of the value stack and of the frame records: read from the Exec at each call
+ * rather than cached in locals, which would cost the hot handlers a register. */
+#define STACK_END (exec->stack + exec->stack_slots)
+#define FRAMES_END (exec->frames + exec->frames_cap)
+
 #if !LVM_DISPATCH_SWITCH
 static const void *const *label_table;
 static pthread_once_t label_once = PTHREAD_ONCE_INIT;
 static void init_labels(void) { run(NULL, 0, true); }
 #endif
+
+/* Zero a function's declared locals at entry (spec 4.4.10: locals start at zero). Most
+ * functions have a few; a call of memset would cost more than the stores, and the
+ * volatile keeps the compiler from turning the loop back into one. */
+static inline void zero_slots(Slot *p, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        ((volatile Slot *)p)[i].u64 = 0;
+}
 
 Cell vm_handler_cell(Handler h)
 {
@@ -77,8 +91,6 @@ static RunStatus run(Exec *exec, int64_t budget, bool get_labels)
     Slot *fp = exec->fp;
     Instance *inst = exec->inst;
     Frame *ft = exec->frames + exec->nframes;      /* next free frame record */
-    Frame *ft_end = exec->frames + exec->frames_cap;
-    Slot *stack_end = exec->stack + exec->stack_slots;
     uint8_t *mem_base;
     uint64_t mem_size;
     const int64_t budget_start = budget;
@@ -145,7 +157,7 @@ dispatch:
     CASE(CALL) {
         const CompiledFunc *cf = pc[2].callee;
         Slot *nfp = fp + OPND_A(OPS);
-        if (UNLIKELY(nfp + cf->frame_slots > stack_end || ft == ft_end)) {
+        if (UNLIKELY(nfp + cf->frame_slots > STACK_END || ft == FRAMES_END)) {
             callee_fp = nfp;
             callee_need = cf->frame_slots;
             goto grow_stacks;
@@ -154,7 +166,7 @@ dispatch:
         ft->fp = fp;
         ft->inst = inst;
         ft++;
-        memset(nfp + cf->nparams, 0, cf->nlocals * sizeof(Slot));
+        zero_slots(nfp + cf->nparams, cf->nlocals);
         fp = nfp;
         pc = cf->code;
         if (UNLIKELY(--budget <= 0))
@@ -627,7 +639,7 @@ call_function:
      * instance's Wasm function or a host function. */
     if (callee->cf) {
         const CompiledFunc *cf = callee->cf;
-        if (UNLIKELY(callee_fp + cf->frame_slots > stack_end || ft == ft_end)) {
+        if (UNLIKELY(callee_fp + cf->frame_slots > STACK_END || ft == FRAMES_END)) {
             callee_need = cf->frame_slots;
             goto grow_stacks;
         }
@@ -635,7 +647,7 @@ call_function:
         ft->fp = fp;
         ft->inst = inst;
         ft++;
-        memset(callee_fp + cf->nparams, 0, cf->nlocals * sizeof(Slot));
+        zero_slots(callee_fp + cf->nparams, cf->nlocals);
         fp = callee_fp;
         pc = cf->code;
         inst = callee->inst;
@@ -643,7 +655,7 @@ call_function:
     } else {
         const FuncType *t = callee->type;
         uint32_t need = t->nparams > t->nresults ? t->nparams : t->nresults;
-        if (UNLIKELY(callee_fp + need > stack_end)) {
+        if (UNLIKELY(callee_fp + need > STACK_END)) {
             callee_need = need;
             goto grow_stacks;
         }
@@ -669,17 +681,15 @@ grow_stacks: {
      * is exhausted: a trap, never a crash. */
     size_t need = (size_t)(callee_fp - fp) + callee_need;
     SAVE_STATE();
-    if (ft == ft_end && !exec_grow_frames(exec))
+    if (ft == FRAMES_END && !exec_grow_frames(exec))
         TRAP(TRAP_STACK_EXHAUSTED);
-    if (fp + need > stack_end) {
+    if (fp + need > STACK_END) {
         Slot *nfp = exec_grow_stack(exec, fp, need);
         if (!nfp)
             TRAP(TRAP_STACK_EXHAUSTED);
         fp = nfp;
     }
     ft = exec->frames + exec->nframes;
-    ft_end = exec->frames + exec->frames_cap;
-    stack_end = exec->stack + exec->stack_slots;
     NEXT();
 }
 
