@@ -6,11 +6,13 @@
 #                   goto dispatch, switch dispatch, budget 1 (yield everywhere), ASan+UBSan
 #   make spec       the spec suite once, in the default build
 #   make bench      compute workloads, lvm against native (bench/README.md)
+#   make bench-noreds  the same without counting reductions, to see what counting costs
 #   make clean
 #
 # Variants are the same Makefile run with other settings into their own build folder:
 #   DISPATCH=switch   the portable switch loop instead of computed goto (vm/config.h)
 #   SAN=1             AddressSanitizer + UndefinedBehaviorSanitizer
+#   REDUCTIONS=0      do not count reductions (for measuring their cost only: no preemption)
 #   BUILD=dir         where objects and binaries go
 
 BUILD    ?= build
@@ -28,6 +30,9 @@ CFLAGS_BASE = -std=gnu11 -g $(OPT) -Wall -Wextra -Wno-unused-parameter -fno-stri
 ifeq ($(DISPATCH),switch)
   CFLAGS_BASE += -DLVM_DISPATCH_SWITCH=1
 endif
+ifeq ($(REDUCTIONS),0)
+  CFLAGS_BASE += -DLVM_REDUCTIONS=0
+endif
 ifeq ($(SAN),1)
   CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
@@ -42,7 +47,7 @@ SPEC_OBJS = $(BUILD)/tests/spec/runner.o
 UNIT_SRCS = $(wildcard tests/unit/*.c)
 UNIT_OBJS = $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps example test test-unit spec spec-all bench clean
+.PHONY: all deps example test test-unit spec bench bench-noreds clean
 all: $(BUILD)/lvm $(BUILD)/liblvm.a
 
 deps:
@@ -100,6 +105,11 @@ test: deps
 
 bench: deps all
 	python3 bench/run.py --lvm $(BUILD)/lvm
+
+# The same workloads on a build that does not count reductions: what counting costs.
+bench-noreds: deps
+	$(MAKE) BUILD=build/noreds REDUCTIONS=0 all
+	python3 bench/run.py --lvm build/noreds/lvm --no-reductions
 
 clean:
 	rm -rf build bench/out

@@ -34,6 +34,7 @@
 typedef struct Options {
     const char *invoke;      /* --invoke NAME, or NULL */
     int64_t reductions;      /* --reductions N */
+    bool stats;              /* --stats: totals on stderr at exit */
     const char *file;        /* the module */
     char **args;             /* everything after the module: the guest's arguments */
     int nargs;
@@ -53,6 +54,9 @@ static void usage(FILE *f)
         "                    on its own line\n"
         "  --reductions N    reductions per time slice: calls and loop back-edges run\n"
         "                    before the VM may switch to other work (default %d)\n"
+        "  --stats           print totals on stderr at exit (reductions: N)\n"
+        "  --no-reductions   accepted only by a build made with REDUCTIONS=0, which does\n"
+        "                    not count reductions (to measure what counting costs)\n"
         "  --version         print the version and exit\n"
         "  --help            print this help and exit\n"
         "\n"
@@ -90,6 +94,12 @@ static void parse_options(int argc, char **argv, Options *o)
         if (strcmp(a, "--") == 0) { i++; break; }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); exit(0); }
         if (strcmp(a, "--version") == 0) { printf("lvm " LVM_VERSION "\n"); exit(0); }
+        if (strcmp(a, "--stats") == 0) { o->stats = true; continue; }
+        if (strcmp(a, "--no-reductions") == 0) {
+            if (vm_counts_reductions())
+                usage_error("--no-reductions needs a build made with `make REDUCTIONS=0`", "");
+            continue;
+        }
         if ((v = option_value(argc, argv, &i, "--invoke"))) {
             o->invoke = v;
         } else if ((v = option_value(argc, argv, &i, "--reductions"))) {
@@ -336,11 +346,7 @@ static int instantiate(const Options *o, Module *m, Exec *exec, Instance **out)
     if (*out) return 0;
     vm_instance_free(err.partial);   /* (only set when tables are imported) */
     if (err.kind == VM_TRAP) {
-        /* The frames of a start-function trap name the instance vm_instantiate has
-         * already freed, so print the message without them. */
-        Trap trap = err.trap;
-        trap.nframes = 0;
-        print_trap(&trap);
+        print_trap(&err.trap);   /* frames carry copies of names: safe after the free */
         return EXIT_TRAP;
     }
     fprintf(stderr, "lvm: %s: %s\n", o->file, err.message);
@@ -423,6 +429,8 @@ int main(int argc, char **argv)
     int status = instantiate(&o, m, exec, &inst);
     if (inst) status = run(&o, inst, exec);
     if (inst) vm_instance_free(inst);
+    if (o.stats)
+        fprintf(stderr, "reductions: %llu\n", (unsigned long long)vm_exec_reductions(exec));
     vm_exec_free(exec);
     loader_release(m);
     fflush(stdout);

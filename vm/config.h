@@ -18,6 +18,13 @@
 #  endif
 #endif
 
+/* LVM_REDUCTIONS: count reductions at calls and loop back-edges (DESIGN decision 3), so a
+ * run can be preempted. Set to 0 (`make REDUCTIONS=0`) only to measure what counting
+ * costs: such a build runs every call to completion and cannot preempt a process. */
+#ifndef LVM_REDUCTIONS
+#  define LVM_REDUCTIONS 1
+#endif
+
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 

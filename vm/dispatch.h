@@ -62,14 +62,22 @@
         NEXT();                                                                \
     } while (0)
 
+/* One reduction: at zero, save the state and yield (the instruction's effect is complete
+ * and pc already points at what runs next). */
+#define COUNT_REDUCTION()                                                      \
+    do {                                                                       \
+        if (LVM_REDUCTIONS && UNLIKELY(--budget <= 0))                         \
+            goto yield;                                                        \
+    } while (0)
+
 /* Take a branch of `off` cells. Only loop back-edges jump backwards, and each costs a
  * reduction (DESIGN decision 3); at zero the run yields with pc on the loop header. */
 #define TAKE_BRANCH(off)                                                       \
     do {                                                                       \
         int32_t off_ = (off);                                                  \
         pc += off_;                                                            \
-        if (off_ < 0 && UNLIKELY(--budget <= 0))                               \
-            goto yield;                                                        \
+        if (off_ < 0)                                                          \
+            COUNT_REDUCTION();                                                 \
         NEXT();                                                                \
     } while (0)
 

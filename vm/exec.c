@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../loader/instr.h"
+#include "config.h"
 #include "dispatch.h"
 #include "numeric.h"
 #include "vm_internal.h"
@@ -308,6 +309,11 @@ const Value *vm_exec_results(const Exec *e, uint32_t *n)
 const Trap *vm_exec_trap(const Exec *e)
 {
     return &e->trap;
+}
+
+bool vm_counts_reductions(void)
+{
+    return LVM_REDUCTIONS;
 }
 
 uint64_t vm_exec_reductions(const Exec *e)

@@ -169,8 +169,7 @@ dispatch:
         zero_slots(nfp + cf->nparams, cf->nlocals);
         fp = nfp;
         pc = cf->code;
-        if (UNLIKELY(--budget <= 0))
-            goto yield;
+        COUNT_REDUCTION();
         NEXT();
     }
     CASE(CALL_IMPORT) {
@@ -671,8 +670,7 @@ call_function:
         LOAD_MEMORY();
         pc = return_pc;
     }
-    if (UNLIKELY(--budget <= 0))
-        goto yield;
+    COUNT_REDUCTION();
     NEXT();
 
 grow_stacks: {

@@ -206,6 +206,9 @@ RunStatus vm_run(Exec *exec, int64_t budget);
 const Value *vm_exec_results(const Exec *exec, uint32_t *n);
 const Trap *vm_exec_trap(const Exec *exec);
 
+/* False in a build made with REDUCTIONS=0 (vm/config.h), which cannot preempt. */
+bool vm_counts_reductions(void);
+
 /* Reductions run by this Exec so far. */
 uint64_t vm_exec_reductions(const Exec *exec);
 
