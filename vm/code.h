@@ -10,14 +10,16 @@
  * compiler the height at every instruction, so `local.get 0; local.get 1; i32.add` becomes
  * one instruction, I32_ADD with A = dst slot, B = slot 0, C = slot 1 (DESIGN decision 2).
  *
- * The first operand cell packs up to four 16-bit slot indices:
+ * The first operand cell holds up to four 16-bit slot indices, in memory order:
  *
- *     bits  0..15  A      usually the destination
- *     bits 16..31  B      first source
- *     bits 32..47  C      second source        (or: bits 32..63 IMM32, an immediate)
- *     bits 48..63  D
+ *     bytes 0..1  A      usually the destination
+ *     bytes 2..3  B      first source
+ *     bytes 4..5  C      second source        (or: bytes 4..7 IMM32, an immediate)
+ *     bytes 6..7  D
  *
- * so a frame has at most 65535 slots (compile.c refuses bigger functions).
+ * Fields, not bit positions: a handler reads each with one 16-bit load, and the layout
+ * is the same on big- and little-endian hosts. A frame therefore has at most 65535 slots
+ * (compile.c refuses bigger functions).
  */
 #ifndef LVM_VM_CODE_H
 #define LVM_VM_CODE_H
@@ -42,22 +44,33 @@ struct CompiledFunc;
 typedef union Cell {
     const void *label;                 /* computed-goto build: handler address */
     uint32_t handler;                  /* switch build: a Handler */
-    uint64_t u64;                      /* operands */
+    uint64_t u64;                      /* immediates */
     int64_t i64;
     const struct CompiledFunc *callee; /* CALL's target */
+    struct { uint16_t a, b, c, d; } s; /* operand cell: four slots */
+    struct { uint16_t a, b; uint32_t imm; } si;  /* operand cell: two slots, IMM32 */
 } Cell;
 
 #define SLOT_MAX 0xFFFFu
 
-#define OPND_A(c) ((uint32_t)((c) & 0xFFFF))
-#define OPND_B(c) ((uint32_t)(((c) >> 16) & 0xFFFF))
-#define OPND_C(c) ((uint32_t)(((c) >> 32) & 0xFFFF))
-#define OPND_D(c) ((uint32_t)((c) >> 48))
-#define OPND_IMM32(c) ((uint32_t)((c) >> 32))
-#define OPND_PACK(a, b, c, d) \
-    ((uint64_t)(a) | ((uint64_t)(b) << 16) | ((uint64_t)(c) << 32) | ((uint64_t)(d) << 48))
-#define OPND_PACK_IMM(a, b, imm) \
-    ((uint64_t)(a) | ((uint64_t)(b) << 16) | ((uint64_t)(uint32_t)(imm) << 32))
+static inline Cell cell_slots(uint32_t a, uint32_t b, uint32_t c, uint32_t d)
+{
+    Cell x;
+    x.s.a = (uint16_t)a;
+    x.s.b = (uint16_t)b;
+    x.s.c = (uint16_t)c;
+    x.s.d = (uint16_t)d;
+    return x;
+}
+
+static inline Cell cell_imm(uint32_t a, uint32_t b, uint32_t imm)
+{
+    Cell x;
+    x.si.a = (uint16_t)a;
+    x.si.b = (uint16_t)b;
+    x.si.imm = imm;
+    return x;
+}
 
 /* The threaded code of one function, shared by every instance of its module. */
 typedef struct CompiledFunc {

@@ -116,6 +116,14 @@ static uint32_t emit_cell(Compiler *c, uint64_t v)
     return c->ncode++;
 }
 
+static uint32_t emit_op(Compiler *c, Cell x)
+{
+    uint32_t at = emit_cell(c, 0);
+    if (!c->failed)
+        c->code[at] = x;
+    return at;
+}
+
 /* Start an instruction: its handler cell, and a line in the backtrace map. */
 static uint32_t emit_h(Compiler *c, Handler h)
 {
@@ -167,7 +175,7 @@ static void patch(Compiler *c, Fixup fx, uint32_t target)
     if (fx.whole)
         c->code[fx.at].i64 = off;
     else
-        c->code[fx.at].u64 = (c->code[fx.at].u64 & 0xFFFFFFFFu) | ((uint64_t)(uint32_t)(int32_t)off << 32);
+        c->code[fx.at].si.imm = (uint32_t)(int32_t)off;
 }
 
 /* ---- The virtual operand stack --------------------------------------------------- */
@@ -205,10 +213,10 @@ static void emit_const(Compiler *c, uint32_t dst, const Entry *e)
 {
     if (!e->is64) {
         emit_h(c, H_CONST32);
-        emit_cell(c, OPND_PACK_IMM(dst, 0, (uint32_t)e->value));
+        emit_op(c, cell_imm(dst, 0, (uint32_t)e->value));
     } else {
         emit_h(c, H_CONST64);
-        emit_cell(c, dst);
+        emit_op(c, cell_slots(dst, 0, 0, 0));
         emit_cell(c, e->value);
     }
 }
@@ -218,7 +226,7 @@ static void emit_mov(Compiler *c, uint32_t dst, uint32_t src)
     if (dst == src)
         return;
     emit_h(c, H_MOV);
-    emit_cell(c, OPND_PACK(dst, src, 0, 0));
+    emit_op(c, cell_slots(dst, src, 0, 0));
 }
 
 /* Write entry i (height i) into its own slot. */
@@ -342,14 +350,14 @@ static void emit_return(Compiler *c)
     uint32_t from = c->height - n;
     if (n == 1 && c->stack[from].kind == E_LOCAL) {
         emit_h(c, H_RETURN_1);
-        emit_cell(c, OPND_PACK(0, c->stack[from].local, 0, 0));
+        emit_op(c, cell_slots(0, c->stack[from].local, 0, 0));
         return;
     }
     for (uint32_t i = from; i < c->height; i++)
         if (c->stack[i].kind != E_TEMP)
             move_entry(c, i, slot_at(c, i));
     emit_h(c, n == 1 ? H_RETURN_1 : H_RETURN);
-    emit_cell(c, OPND_PACK(0, n ? slot_at(c, from) : 0, n, 0));
+    emit_op(c, cell_slots(0, n ? slot_at(c, from) : 0, n, 0));
 }
 
 /* Put the label's values where the label expects them; true if anything was emitted
@@ -464,33 +472,31 @@ static uint32_t emit_cond_branch(Compiler *c, bool on_zero, uint32_t *opnd_at)
 {
     Entry *top = &c->stack[c->height - 1];
     if (c->last_fresh && top->kind == E_TEMP &&
-        OPND_A(c->code[c->last_start + 1].u64) == slot_at(c, c->height - 1)) {
+        c->code[c->last_start + 1].s.a == slot_at(c, c->height - 1)) {
         Handler fused = branch_variant(c->last_h, on_zero);
-        uint64_t ops = c->code[c->last_start + 1].u64;
+        Cell ops = c->code[c->last_start + 1];
         if (fused != H_COUNT) {
             bool imm = imm_variant(c->last_h) == H_COUNT;  /* last_h is itself an _IMM op */
             unemit_last(c);
             c->height--;
             uint32_t at = emit_h(c, fused);
-            *opnd_at = emit_cell(c, OPND_PACK(OPND_B(ops), imm ? 0 : OPND_C(ops), 0, 0));
-            if (imm) {
-                c->code[*opnd_at].u64 = OPND_B(ops);
-                emit_cell(c, OPND_IMM32(ops));
-            }
+            *opnd_at = emit_op(c, cell_slots(ops.s.b, imm ? 0 : ops.s.c, 0, 0));
+            if (imm)
+                emit_cell(c, ops.si.imm);
             return at;
         }
         if (c->last_h == H_I32_EQZ) {
             unemit_last(c);
             c->height--;
             uint32_t at = emit_h(c, on_zero ? H_BR_IF : H_BR_UNLESS);
-            *opnd_at = emit_cell(c, OPND_B(ops));
+            *opnd_at = emit_op(c, cell_slots(ops.s.b, 0, 0, 0));
             return at;
         }
     }
     uint32_t cond = operand(c, c->height - 1);
     c->height--;
     uint32_t at = emit_h(c, on_zero ? H_BR_UNLESS : H_BR_IF);
-    *opnd_at = emit_cell(c, cond);
+    *opnd_at = emit_op(c, cell_slots(cond, 0, 0, 0));
     return at;
 }
 
@@ -526,7 +532,7 @@ static void compile_br_table(Compiler *c, const Instr *in)
     uint32_t idx = operand(c, c->height - 1);
     c->height--;
     uint32_t at = emit_h(c, H_BR_TABLE);
-    emit_cell(c, OPND_PACK_IMM(idx, 0, n));
+    emit_op(c, cell_imm(idx, 0, n));
     uint32_t table = c->ncode;
     uint32_t *depths = calloc((size_t)n + 1, sizeof(uint32_t));
     if (!depths) {
@@ -567,13 +573,13 @@ static void compile_call(Compiler *c, uint32_t funcidx)
     c->height = base_h;
     if (c->m->funcs[funcidx].imported) {
         emit_h(c, H_CALL_IMPORT);
-        emit_cell(c, OPND_PACK_IMM(base, 0, funcidx));
+        emit_op(c, cell_imm(base, 0, funcidx));
     } else {
         emit_h(c, H_CALL);
-        emit_cell(c, base);
-        Cell callee = { .callee = &c->cm->funcs[funcidx - c->cm->first] };
-        emit_cell(c, callee.u64);
-        c->code[c->ncode - 1] = callee;
+        emit_op(c, cell_slots(base, 0, 0, 0));
+        uint32_t at = emit_cell(c, 0);
+        if (!c->failed)
+            c->code[at].callee = &c->cm->funcs[funcidx - c->cm->first];
     }
     for (uint32_t i = 0; i < t->nresults; i++)
         push_temp(c);
@@ -588,7 +594,7 @@ static void compile_call_indirect(Compiler *c, const Instr *in)
     flush_range(c, base_h, c->height);
     c->height = base_h;
     emit_h(c, H_CALL_INDIRECT);
-    emit_cell(c, OPND_PACK_IMM(slot_at(c, base_h), idx, in->imm.call_indirect.typeidx));
+    emit_op(c, cell_imm(slot_at(c, base_h), idx, in->imm.call_indirect.typeidx));
     emit_cell(c, in->imm.call_indirect.tableidx);
     for (uint32_t i = 0; i < t->nresults; i++)
         push_temp(c);
@@ -602,10 +608,9 @@ static void compile_local_set(Compiler *c, uint32_t x)
             referenced = true;
     Entry *top = &c->stack[c->height - 1];
     if (!referenced && c->last_fresh && top->kind == E_TEMP &&
-        OPND_A(c->code[c->last_start + 1].u64) == slot_at(c, c->height - 1)) {
+        c->code[c->last_start + 1].s.a == slot_at(c, c->height - 1)) {
         /* Retarget the instruction that computed the value: it writes x directly. */
-        uint64_t *ops = &c->code[c->last_start + 1].u64;
-        *ops = (*ops & ~(uint64_t)0xFFFF) | x;
+        c->code[c->last_start + 1].s.a = (uint16_t)x;
         c->last_fresh = false;
         c->height--;
         return;
@@ -643,7 +648,7 @@ static void compile_simple(Compiler *c, Handler h, uint32_t nparams, bool result
     c->height -= nparams;
     uint32_t a = result ? push_temp(c) : 0;
     emit_h(c, hi != H_COUNT ? hi : h);
-    emit_cell(c, hi != H_COUNT ? OPND_PACK_IMM(a, b, imm) : OPND_PACK(a, b, cc, 0));
+    emit_op(c, hi != H_COUNT ? cell_imm(a, b, (uint32_t)imm) : cell_slots(a, b, cc, 0));
     c->last_fresh = result;
 }
 
@@ -776,12 +781,12 @@ static void compile_memory_op(Compiler *c, const Instr *in, Handler h)
     uint32_t a = result ? push_temp(c) : 0;
     emit_h(c, h);
     if (in->op == OP_MEMORY_INIT || in->op == OP_MEMORY_COPY || in->op == OP_MEMORY_FILL) {
-        emit_cell(c, OPND_PACK(s[0], s[1], s[2], 0));
+        emit_op(c, cell_slots(s[0], s[1], s[2], 0));
         emit_cell(c, in->imm.pair.a);            /* dataidx for memory.init */
     } else if (in->op == OP_DATA_DROP) {
-        emit_cell(c, OPND_PACK_IMM(0, 0, in->imm.index));
+        emit_op(c, cell_imm(0, 0, in->imm.index));
     } else {                                     /* size: A; grow: A <- B */
-        emit_cell(c, OPND_PACK(a, s[0], 0, 0));
+        emit_op(c, cell_slots(a, s[0], 0, 0));
     }
     c->last_fresh = result;
 }
@@ -806,20 +811,20 @@ static void compile_table_op(Compiler *c, const Instr *in, Handler h)
     uint32_t a = result ? push_temp(c) : 0;
     emit_h(c, h);
     switch (in->op) {
-    case OP_TABLE_GET: emit_cell(c, OPND_PACK_IMM(a, s[0], in->imm.index)); break;
-    case OP_TABLE_SET: emit_cell(c, OPND_PACK_IMM(s[0], s[1], in->imm.index)); break;
-    case OP_TABLE_SIZE: emit_cell(c, OPND_PACK_IMM(a, 0, in->imm.index)); break;
-    case OP_ELEM_DROP: emit_cell(c, OPND_PACK_IMM(0, 0, in->imm.index)); break;
+    case OP_TABLE_GET: emit_op(c, cell_imm(a, s[0], in->imm.index)); break;
+    case OP_TABLE_SET: emit_op(c, cell_imm(s[0], s[1], in->imm.index)); break;
+    case OP_TABLE_SIZE: emit_op(c, cell_imm(a, 0, in->imm.index)); break;
+    case OP_ELEM_DROP: emit_op(c, cell_imm(0, 0, in->imm.index)); break;
     case OP_TABLE_GROW:
-        emit_cell(c, OPND_PACK(a, s[0], s[1], 0));
+        emit_op(c, cell_slots(a, s[0], s[1], 0));
         emit_cell(c, in->imm.index);
         break;
     case OP_TABLE_FILL:
-        emit_cell(c, OPND_PACK(s[0], s[1], s[2], 0));
+        emit_op(c, cell_slots(s[0], s[1], s[2], 0));
         emit_cell(c, in->imm.index);
         break;
     default: /* copy: dst table, src table; init: elem, table */
-        emit_cell(c, OPND_PACK(s[0], s[1], s[2], 0));
+        emit_op(c, cell_slots(s[0], s[1], s[2], 0));
         emit_cell(c, (uint64_t)in->imm.pair.a | ((uint64_t)in->imm.pair.b << 32));
         break;
     }
@@ -865,7 +870,7 @@ static void compile_instr(Compiler *c, const Instr *in)
         c->height -= 3;
         uint32_t a = push_temp(c);
         emit_h(c, H_SELECT);
-        emit_cell(c, OPND_PACK(a, cond, v1, v2));
+        emit_op(c, cell_slots(a, cond, v1, v2));
         c->last_fresh = true;
         return;
     }
@@ -878,7 +883,7 @@ static void compile_instr(Compiler *c, const Instr *in)
     case OP_GLOBAL_GET: {
         uint32_t a = push_temp(c);
         emit_h(c, H_GLOBAL_GET);
-        emit_cell(c, OPND_PACK_IMM(a, 0, in->imm.index));
+        emit_op(c, cell_imm(a, 0, in->imm.index));
         c->last_fresh = true;
         return;
     }
@@ -886,7 +891,7 @@ static void compile_instr(Compiler *c, const Instr *in)
         uint32_t s = operand(c, c->height - 1);
         c->height--;
         emit_h(c, H_GLOBAL_SET);
-        emit_cell(c, OPND_PACK_IMM(s, 0, in->imm.index));
+        emit_op(c, cell_imm(s, 0, in->imm.index));
         return;
     }
     case OP_I32_CONST: push_const(c, (uint32_t)in->imm.i32, false); return;
@@ -897,7 +902,7 @@ static void compile_instr(Compiler *c, const Instr *in)
     case OP_REF_FUNC: {
         uint32_t a = push_temp(c);
         emit_h(c, H_REF_FUNC);
-        emit_cell(c, OPND_PACK_IMM(a, 0, in->imm.index));
+        emit_op(c, cell_imm(a, 0, in->imm.index));
         c->last_fresh = true;
         return;
     }
@@ -918,13 +923,13 @@ static void compile_instr(Compiler *c, const Instr *in)
             uint32_t addr = operand(c, c->height - 2);
             c->height -= 2;
             emit_h(c, h);
-            emit_cell(c, OPND_PACK_IMM(addr, v, in->imm.memarg.offset));
+            emit_op(c, cell_imm(addr, v, in->imm.memarg.offset));
         } else {                                 /* load: A <- [B + offset] */
             uint32_t addr = operand(c, c->height - 1);
             c->height--;
             uint32_t a = push_temp(c);
             emit_h(c, h);
-            emit_cell(c, OPND_PACK_IMM(a, addr, in->imm.memarg.offset));
+            emit_op(c, cell_imm(a, addr, in->imm.memarg.offset));
             c->last_fresh = true;
         }
         return;

@@ -12,7 +12,7 @@ uint32_t vm_instr_cells(Handler h, const Cell *pc)
 {
     switch (h) {
     case H_UNREACHABLE: case H_DONE: return 1;
-    case H_BR_TABLE: return 2 + OPND_IMM32(pc[1].u64) + 1;
+    case H_BR_TABLE: return 2 + pc[1].si.imm + 1;
     case H_CALL: case H_CALL_INDIRECT: case H_CONST64:
     case H_MEMORY_INIT: case H_MEMORY_COPY: case H_MEMORY_FILL:
     case H_TABLE_GROW: case H_TABLE_FILL: case H_TABLE_COPY: case H_TABLE_INIT:
@@ -36,9 +36,8 @@ void vm_disasm_function(FILE *out, const CompiledFunc *cf)
         uint32_t n = vm_instr_cells(h, pc);
         fprintf(out, "  %5u  %-22s", at, vm_handler_name(h));
         if (n > 1) {
-            uint64_t o = pc[1].u64;
-            fprintf(out, " A=%u B=%u C=%u D=%u imm=%d", OPND_A(o), OPND_B(o), OPND_C(o), OPND_D(o),
-                    (int32_t)OPND_IMM32(o));
+            Cell o = pc[1];
+            fprintf(out, " A=%u B=%u C=%u D=%u imm=%d", o.s.a, o.s.b, o.s.c, o.s.d, (int32_t)o.si.imm);
         }
         for (uint32_t k = 2; k < n; k++)
             fprintf(out, " [%" PRId64 "]", pc[k].i64);

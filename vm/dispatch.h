@@ -23,20 +23,18 @@
 #  define NEXT() goto *pc->label
 #endif
 
-/* The first operand cell and its fields, as frame slots (code.h). */
-#define OPS (pc[1].u64)
-#define SA fp[OPND_A(OPS)]
-#define SB fp[OPND_B(OPS)]
-#define SC fp[OPND_C(OPS)]
-#define SD fp[OPND_D(OPS)]
-#define IMM OPND_IMM32(OPS)
+/* The first operand cell's fields, as frame slots (code.h). */
+#define SA fp[pc[1].s.a]
+#define SB fp[pc[1].s.b]
+#define SC fp[pc[1].s.c]
+#define SD fp[pc[1].s.d]
+#define IMM (pc[1].si.imm)
 
 /* A <- f(B): `a` is B as member `in`, the result is stored as member `out`. */
 #define UNARY(in, out, expr)                                                   \
     do {                                                                       \
-        uint64_t o_ = OPS;                                                     \
-        __typeof__(fp->in) a = fp[OPND_B(o_)].in;                              \
-        fp[OPND_A(o_)].out = (expr);                                           \
+        __typeof__(fp->in) a = SB.in;                                          \
+        SA.out = (expr);                                                       \
         pc += 2;                                                               \
         NEXT();                                                                \
     } while (0)
@@ -44,9 +42,8 @@
 /* A <- f(B, C) */
 #define BINARY(in, out, expr)                                                  \
     do {                                                                       \
-        uint64_t o_ = OPS;                                                     \
-        __typeof__(fp->in) a = fp[OPND_B(o_)].in, b = fp[OPND_C(o_)].in;       \
-        fp[OPND_A(o_)].out = (expr);                                           \
+        __typeof__(fp->in) a = SB.in, b = SC.in;                               \
+        SA.out = (expr);                                                       \
         pc += 2;                                                               \
         NEXT();                                                                \
     } while (0)
@@ -54,10 +51,9 @@
 /* A <- f(B, IMM32): the IMM32 is sign-extended for 64-bit members */
 #define BINARY_IMM(in, out, expr)                                              \
     do {                                                                       \
-        uint64_t o_ = OPS;                                                     \
-        __typeof__(fp->in) a = fp[OPND_B(o_)].in;                              \
-        __typeof__(fp->in) b = (__typeof__(fp->in))(int32_t)OPND_IMM32(o_);    \
-        fp[OPND_A(o_)].out = (expr);                                           \
+        __typeof__(fp->in) a = SB.in;                                          \
+        __typeof__(fp->in) b = (__typeof__(fp->in))(int32_t)IMM;               \
+        SA.out = (expr);                                                       \
         pc += 2;                                                               \
         NEXT();                                                                \
     } while (0)
@@ -84,9 +80,8 @@
 /* if (A cmp B) branch by IMM32 */
 #define BRANCH_CMP(member, op)                                                 \
     do {                                                                       \
-        uint64_t o_ = OPS;                                                     \
-        if (fp[OPND_A(o_)].member op fp[OPND_B(o_)].member)                   \
-            TAKE_BRANCH((int32_t)OPND_IMM32(o_));                              \
+        if (SA.member op SB.member)                                            \
+            TAKE_BRANCH((int32_t)IMM);                                         \
         pc += 2;                                                               \
         NEXT();                                                                \
     } while (0)
@@ -94,9 +89,8 @@
 /* if (A cmp cell2) branch by IMM32 */
 #define BRANCH_CMP_IMM(member, op)                                             \
     do {                                                                       \
-        uint64_t o_ = OPS;                                                     \
-        if (fp[OPND_A(o_)].member op (__typeof__(fp->member))pc[2].u64)        \
-            TAKE_BRANCH((int32_t)OPND_IMM32(o_));                              \
+        if (SA.member op (__typeof__(fp->member))pc[2].u64)                    \
+            TAKE_BRANCH((int32_t)IMM);                                         \
         pc += 3;                                                               \
         NEXT();                                                                \
     } while (0)
@@ -104,11 +98,10 @@
 /* A <- memory[B + IMM32], `n` bytes read by `load`, converted to `ctype` */
 #define LOAD(out, ctype, load, n)                                              \
     do {                                                                       \
-        uint64_t o_ = OPS;                                                     \
-        uint64_t ea_ = (uint64_t)fp[OPND_B(o_)].u32 + OPND_IMM32(o_);          \
+        uint64_t ea_ = (uint64_t)SB.u32 + IMM;                                 \
         if (UNLIKELY(ea_ + (n) > mem_size))                                    \
             TRAP(TRAP_MEMORY_OOB);                                             \
-        fp[OPND_A(o_)].out = (ctype)load(mem_base + ea_);                      \
+        SA.out = (ctype)load(mem_base + ea_);                                  \
         pc += 2;                                                               \
         NEXT();                                                                \
     } while (0)
@@ -116,11 +109,10 @@
 /* memory[A + IMM32] <- B as member `in`, `n` bytes written by `store` */
 #define STORE(in, store, n)                                                    \
     do {                                                                       \
-        uint64_t o_ = OPS;                                                     \
-        uint64_t ea_ = (uint64_t)fp[OPND_A(o_)].u32 + OPND_IMM32(o_);          \
+        uint64_t ea_ = (uint64_t)SA.u32 + IMM;                                 \
         if (UNLIKELY(ea_ + (n) > mem_size))                                    \
             TRAP(TRAP_MEMORY_OOB);                                             \
-        store(mem_base + ea_, fp[OPND_B(o_)].in);                              \
+        store(mem_base + ea_, SB.in);                                          \
         pc += 2;                                                               \
         NEXT();                                                                \
     } while (0)

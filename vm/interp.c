@@ -156,7 +156,7 @@ dispatch:
      * callee's first locals where they lie, so a call copies nothing. */
     CASE(CALL) {
         const CompiledFunc *cf = pc[2].callee;
-        Slot *nfp = fp + OPND_A(OPS);
+        Slot *nfp = fp + pc[1].s.a;
         if (UNLIKELY(nfp + cf->frame_slots > STACK_END || ft == FRAMES_END)) {
             callee_fp = nfp;
             callee_need = cf->frame_slots;
@@ -174,7 +174,7 @@ dispatch:
     }
     CASE(CALL_IMPORT) {
         callee = inst->funcs[IMM];
-        callee_fp = fp + OPND_A(OPS);
+        callee_fp = fp + pc[1].s.a;
         return_pc = pc + 2;
         goto call_function;
     }
@@ -192,7 +192,7 @@ dispatch:
                        callee->type->canon == want->canon) &&
                      !functype_equal(callee->type, want)))
             TRAP(TRAP_INDIRECT_CALL_TYPE);
-        callee_fp = fp + OPND_A(OPS);
+        callee_fp = fp + pc[1].s.a;
         return_pc = pc + 3;
         goto call_function;
     }
@@ -201,7 +201,7 @@ dispatch:
         goto do_return;
     }
     CASE(RETURN) {
-        memmove(fp, &SB, OPND_C(OPS) * sizeof(Slot));
+        memmove(fp, &SB, pc[1].s.c * sizeof(Slot));
     do_return:
         ft--;
         pc = ft->pc;
