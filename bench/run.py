@@ -170,17 +170,18 @@ def timed(cmd, timeout):
     return elapsed, proc, None
 
 
-def lvm_takes_stats(lvm, flags):
+def probe_lvm(lvm, flags, extra):
+    """Runs lvm on the probe module; returns (ok, stderr)."""
     probe = os.path.join(BUILD_DIR, "probe.wasm")
     with open(probe, "wb") as f:
         f.write(PROBE_WASM)
     try:
-        proc = subprocess.run([lvm] + flags + ["--stats", "--invoke", "run", probe],
+        proc = subprocess.run([lvm] + flags + extra + ["--invoke", "run", probe],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return proc.returncode == 0 and parse_checksum(proc.stdout) == 42
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return False, str(e)
+    return proc.returncode == 0 and parse_checksum(proc.stdout) == 42, proc.stderr.strip()
 
 
 def signed64(v):
@@ -321,7 +322,12 @@ def main():
                   % args.lvm, file=sys.stderr)
             return 2
         flags = list(args.lvm_flag) + (["--no-reductions"] if args.no_reductions else [])
-        stats = lvm_takes_stats(args.lvm, flags)
+        ok, err = probe_lvm(args.lvm, flags, [])
+        if not ok:
+            print("run.py: %s does not run a trivial module with flags %r: %s"
+                  % (args.lvm, flags, err), file=sys.stderr)
+            return 2
+        stats = probe_lvm(args.lvm, flags, ["--stats"])[0]
         lvm_cmd = [args.lvm] + flags + (["--stats"] if stats else []) + ["--invoke", "run"]
 
     results = []
