@@ -8,6 +8,7 @@
 #define LVM_TESTS_UNIT_SUITES_H
 
 #define UNIT_SUITES(X) \
-    X(loader_suite)
+    X(loader_suite) \
+    X(vm_suite)
 
 #endif
