@@ -522,7 +522,7 @@ START_TEST(budget_is_respected)
     Instance *inst = instantiate(loops_wasm, sizeof loops_wasm, NULL, NULL);
     Exec *e = vm_exec_new(NULL);
     ck_assert(vm_exec_call(e, export_func(inst, "spin"), NULL, 0));
-    for (int i = 1; i <= 5; i++) {                     /* spin never ends by itself */ 
+    for (int i = 1; i <= 5; i++) {                     /* spin never ends by itself */
         ck_assert_int_eq(vm_run(e, 50), RUN_YIELD);
         ck_assert_uint_eq(vm_exec_reductions(e), 50u * (uint64_t)i);
     }
