@@ -79,7 +79,7 @@ typedef struct CompiledFunc {
     uint32_t funcidx;
     const FuncType *type;
     uint32_t nparams;
-    uint32_t nlocals;          /* declared locals, zeroed at each call */
+    uint32_t nlocals;          /* declared locals and the zero slot, zeroed at each call */
     uint32_t frame_slots;      /* slots the frame needs: locals, operands, results */
     /* For backtraces: for the k-th emitted instruction, its first cell and the byte
      * offset of the Wasm instruction it came from. Sorted by cell. */

@@ -58,7 +58,8 @@ typedef struct Compiler {
     const Func *f;
     const FuncType *type;
     CompiledModule *cm;
-    uint32_t nlocals_total;  /* params + declared locals */
+    uint32_t nlocals_total;  /* params + declared locals + the zero slot */
+    uint32_t zero_slot;      /* a local that is always 0: base of constant addresses */
 
     Cell *code;
     uint32_t ncode, capcode;
@@ -424,10 +425,57 @@ static Handler imm_variant(Handler h)
     case H_I32_GE_S: return H_I32_GE_S_IMM;
     case H_I32_GE_U: return H_I32_GE_U_IMM;
     case H_I64_ADD: return H_I64_ADD_IMM;
+    case H_I64_SUB: return H_I64_SUB_IMM;
+    case H_I64_MUL: return H_I64_MUL_IMM;
     case H_I64_AND: return H_I64_AND_IMM;
+    case H_I64_OR: return H_I64_OR_IMM;
+    case H_I64_XOR: return H_I64_XOR_IMM;
     case H_I64_SHL: return H_I64_SHL_IMM;
+    case H_I64_SHR_S: return H_I64_SHR_S_IMM;
     case H_I64_SHR_U: return H_I64_SHR_U_IMM;
+    case H_I64_EQ: return H_I64_EQ_IMM;
+    case H_I64_NE: return H_I64_NE_IMM;
+    case H_I64_LT_S: return H_I64_LT_S_IMM;
+    case H_I64_LT_U: return H_I64_LT_U_IMM;
+    case H_I64_GT_S: return H_I64_GT_S_IMM;
+    case H_I64_GT_U: return H_I64_GT_U_IMM;
+    case H_I64_LE_S: return H_I64_LE_S_IMM;
+    case H_I64_LE_U: return H_I64_LE_U_IMM;
+    case H_I64_GE_S: return H_I64_GE_S_IMM;
+    case H_I64_GE_U: return H_I64_GE_U_IMM;
+    case H_F32_ADD: return H_F32_ADD_IMM;
+    case H_F32_SUB: return H_F32_SUB_IMM;
+    case H_F32_MUL: return H_F32_MUL_IMM;
+    case H_F32_DIV: return H_F32_DIV_IMM;
+    case H_F64_ADD: return H_F64_ADD_IMM;
+    case H_F64_SUB: return H_F64_SUB_IMM;
+    case H_F64_MUL: return H_F64_MUL_IMM;
+    case H_F64_DIV: return H_F64_DIV_IMM;
+    case H_F64_LT: return H_F64_LT_IMM;
+    case H_F64_GT: return H_F64_GT_IMM;
+    case H_F64_LE: return H_F64_LE_IMM;
+    case H_F64_GE: return H_F64_GE_IMM;
     default: return H_COUNT;
+    }
+}
+
+/* True if h's _IMM form keeps its constant in a cell of its own (64-bit operands). */
+static bool imm_is_wide(Handler h)
+{
+    return (h >= H_I64_ADD_IMM && h <= H_I64_GE_U_IMM) || (h >= H_F64_ADD_IMM && h <= H_F64_GE_IMM);
+}
+
+/* Operations where `K op x` equals `x op K`, so a constant left operand can move right. */
+static bool commutes(Handler h)
+{
+    switch (h) {
+    case H_I32_ADD: case H_I32_MUL: case H_I32_AND: case H_I32_OR: case H_I32_XOR:
+    case H_I32_EQ: case H_I32_NE: case H_I64_ADD: case H_I64_MUL: case H_I64_AND:
+    case H_I64_OR: case H_I64_XOR: case H_I64_EQ: case H_I64_NE: case H_F64_MUL:
+    case H_F64_ADD: case H_F32_MUL: case H_F32_ADD:
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -624,32 +672,131 @@ static void compile_local_set(Compiler *c, uint32_t x)
     c->height--;
 }
 
-/* An instruction of shape A <- f(B, C) or A <- f(B): the generic numeric case. */
+/* An instruction of shape A <- f(B, C) or A <- f(B): the generic numeric case. A constant
+ * right operand (or left, if the operation commutes) becomes an immediate. */
 static void compile_simple(Compiler *c, Handler h, uint32_t nparams, bool result)
 {
     uint32_t b = 0, cc = 0;
-    uint64_t imm = 0;
-    Handler hi = H_COUNT;
+    Handler hi = nparams == 2 ? imm_variant(h) : H_COUNT;
+    uint32_t rhs_i = c->height - 1, lhs_i = c->height - 2;
+    if (hi != H_COUNT && c->stack[rhs_i].kind != E_CONST && c->stack[lhs_i].kind == E_CONST &&
+        commutes(h)) {
+        rhs_i = c->height - 2;
+        lhs_i = c->height - 1;
+    }
+    if (hi != H_COUNT && c->stack[rhs_i].kind != E_CONST)
+        hi = H_COUNT;
+    uint64_t imm = hi != H_COUNT ? c->stack[rhs_i].value : 0;
     if (nparams == 2) {
-        Entry *rhs = &c->stack[c->height - 1];
-        hi = imm_variant(h);
-        bool fits = rhs->kind == E_CONST &&
-                    (!rhs->is64 || (int64_t)rhs->value == (int32_t)rhs->value);
-        if (hi != H_COUNT && fits) {
-            imm = (uint32_t)rhs->value;
-        } else {
-            hi = H_COUNT;
-            cc = operand(c, c->height - 1);
-        }
-        b = operand(c, c->height - 2);
+        if (hi == H_COUNT)
+            cc = operand(c, rhs_i);
+        b = operand(c, lhs_i);
     } else if (nparams == 1) {
         b = operand(c, c->height - 1);
     }
     c->height -= nparams;
     uint32_t a = result ? push_temp(c) : 0;
-    emit_h(c, hi != H_COUNT ? hi : h);
-    emit_op(c, hi != H_COUNT ? cell_imm(a, b, (uint32_t)imm) : cell_slots(a, b, cc, 0));
+    if (hi == H_COUNT) {
+        emit_h(c, h);
+        emit_op(c, cell_slots(a, b, cc, 0));
+    } else if (imm_is_wide(hi)) {
+        emit_h(c, hi);
+        emit_op(c, cell_slots(a, b, 0, 0));
+        emit_cell(c, imm);
+    } else {
+        emit_h(c, hi);
+        emit_op(c, cell_imm(a, b, (uint32_t)imm));
+    }
     c->last_fresh = result;
+}
+
+/* The _ADD form of a load or store (handlers.def), or H_COUNT. */
+static Handler add_variant(Handler h)
+{
+    switch (h) {
+    case H_I32_LOAD: return H_I32_LOAD_ADD;
+    case H_I64_LOAD: return H_I64_LOAD_ADD;
+    case H_F32_LOAD: return H_F32_LOAD_ADD;
+    case H_F64_LOAD: return H_F64_LOAD_ADD;
+    case H_I32_LOAD8_S: return H_I32_LOAD8_S_ADD;
+    case H_I32_LOAD8_U: return H_I32_LOAD8_U_ADD;
+    case H_I32_LOAD16_S: return H_I32_LOAD16_S_ADD;
+    case H_I32_LOAD16_U: return H_I32_LOAD16_U_ADD;
+    case H_I64_LOAD8_U: return H_I64_LOAD8_U_ADD;
+    case H_I64_LOAD32_U: return H_I64_LOAD32_U_ADD;
+    case H_I32_STORE: return H_I32_STORE_ADD;
+    case H_I64_STORE: return H_I64_STORE_ADD;
+    case H_F32_STORE: return H_F32_STORE_ADD;
+    case H_F64_STORE: return H_F64_STORE_ADD;
+    case H_I32_STORE8: return H_I32_STORE8_ADD;
+    case H_I32_STORE16: return H_I32_STORE16_ADD;
+    default: return H_COUNT;
+    }
+}
+
+/* The address operand of a load or store (entry i) as (slot, offset, K):
+ *   a constant address is folded into the offset and read from the frame's zero slot;
+ *   an address just computed by `x + K` (I32_ADD_IMM, the last instruction) is taken
+ *   back and the access fused with it (*fused set, K returned in *k). */
+static uint32_t address_operand(Compiler *c, uint32_t i, uint32_t *offset, bool *fused, uint32_t *k)
+{
+    Entry *e = &c->stack[i];
+    *fused = false;
+    if (e->kind == E_CONST && (uint64_t)(uint32_t)e->value + *offset <= UINT32_MAX) {
+        *offset += (uint32_t)e->value;
+        return c->zero_slot;
+    }
+    if (e->kind == E_TEMP && c->last_fresh && c->last_h == H_I32_ADD_IMM &&
+        c->code[c->last_start + 1].s.a == slot_at(c, i)) {
+        Cell ops = c->code[c->last_start + 1];
+        unemit_last(c);
+        *fused = true;
+        *k = ops.si.imm;
+        return ops.s.b;
+    }
+    return operand(c, i);
+}
+
+static void compile_load_store(Compiler *c, const Instr *in, Handler h)
+{
+    uint32_t offset = in->imm.memarg.offset, k = 0;
+    bool fused;
+    if (instr_sig(in->op) >= SIG_ii_) {         /* store: A = address, B = value */
+        bool lazy_value = c->stack[c->height - 1].kind != E_TEMP;
+        uint32_t addr = lazy_value ? address_operand(c, c->height - 2, &offset, &fused, &k)
+                                   : operand(c, c->height - 2);
+        if (!lazy_value)
+            fused = false;
+        uint32_t v = operand(c, c->height - 1);
+        if (fused && add_variant(h) == H_COUNT) {   /* no fused form: redo the add */
+            uint32_t t = slot_at(c, c->height - 2);
+            emit_h(c, H_I32_ADD_IMM);
+            emit_op(c, cell_imm(t, addr, k));
+            addr = t;
+            fused = false;
+        }
+        c->height -= 2;
+        emit_h(c, fused ? add_variant(h) : h);
+        emit_op(c, cell_imm(addr, v, offset));
+        if (fused)
+            emit_cell(c, k);
+        return;
+    }
+    uint32_t addr = address_operand(c, c->height - 1, &offset, &fused, &k);
+    if (fused && add_variant(h) == H_COUNT) {
+        uint32_t t = slot_at(c, c->height - 1);
+        emit_h(c, H_I32_ADD_IMM);
+        emit_op(c, cell_imm(t, addr, k));
+        addr = t;
+        fused = false;
+    }
+    c->height--;
+    uint32_t a = push_temp(c);
+    emit_h(c, fused ? add_variant(h) : h);
+    emit_op(c, cell_imm(a, addr, offset));
+    if (fused)
+        emit_cell(c, k);
+    c->last_fresh = true;
 }
 
 static Handler handler_of(Opcode op)
@@ -918,20 +1065,7 @@ static void compile_instr(Compiler *c, const Instr *in)
     default: break;
     }
     if (instr_imm_kind(op) == IMM_MEMARG) {
-        if (instr_sig(op) >= SIG_ii_) {          /* store: A = address, B = value */
-            uint32_t v = operand(c, c->height - 1);
-            uint32_t addr = operand(c, c->height - 2);
-            c->height -= 2;
-            emit_h(c, h);
-            emit_op(c, cell_imm(addr, v, in->imm.memarg.offset));
-        } else {                                 /* load: A <- [B + offset] */
-            uint32_t addr = operand(c, c->height - 1);
-            c->height--;
-            uint32_t a = push_temp(c);
-            emit_h(c, h);
-            emit_op(c, cell_imm(a, addr, in->imm.memarg.offset));
-            c->last_fresh = true;
-        }
+        compile_load_store(c, in, h);
         return;
     }
     uint32_t nparams;
@@ -948,7 +1082,8 @@ static bool compile_func(const Module *m, uint32_t funcidx, CompiledModule *cm, 
     const Func *f = &m->funcs[funcidx];
     Compiler c = { .m = m, .f = f, .type = &m->types[f->typeidx], .cm = cm, .err = err,
                    .errlen = errlen, .last_h = H_COUNT };
-    c.nlocals_total = c.type->nparams + f->nlocals;
+    c.zero_slot = c.type->nparams + f->nlocals;
+    c.nlocals_total = c.zero_slot + 1;
     if (c.nlocals_total > SLOT_MAX)
         fail(&c, "function has more than 65535 locals (lvm's limit)");
     Ctrl *body = push_ctrl(&c, OP_BLOCK, 0, c.type->nresults);
@@ -981,7 +1116,7 @@ static bool compile_func(const Module *m, uint32_t funcidx, CompiledModule *cm, 
         return false;
     }
     *cf = (CompiledFunc){ .code = c.code, .ncells = c.ncode, .funcidx = funcidx, .type = c.type,
-                          .nparams = c.type->nparams, .nlocals = f->nlocals,
+                          .nparams = c.type->nparams, .nlocals = f->nlocals + 1,
                           .frame_slots = slots, .nmap = c.nmap, .map_cell = c.map_cell,
                           .map_offset = c.map_offset };
     return true;

@@ -77,6 +77,27 @@
         NEXT();                                                                \
     } while (0)
 
+/* A <- f(B, K), K the 64-bit cell 2 as member `in` */
+#define BINARY_K(in, out, expr)                                                \
+    do {                                                                       \
+        __typeof__(fp->in) a = SB.in, b;                                       \
+        memcpy(&b, &pc[2], sizeof b);                                          \
+        SA.out = (expr);                                                       \
+        pc += 3;                                                               \
+        NEXT();                                                                \
+    } while (0)
+
+/* A <- f(B, IMM32 as a float) */
+#define BINARY_F32_IMM(expr)                                                   \
+    do {                                                                       \
+        float a = SB.f32, b;                                                   \
+        uint32_t k_ = IMM;                                                     \
+        memcpy(&b, &k_, sizeof b);                                             \
+        SA.f32 = (expr);                                                       \
+        pc += 2;                                                               \
+        NEXT();                                                                \
+    } while (0)
+
 /* if (A cmp B) branch by IMM32 */
 #define BRANCH_CMP(member, op)                                                 \
     do {                                                                       \
@@ -114,6 +135,27 @@
             TRAP(TRAP_MEMORY_OOB);                                             \
         store(mem_base + ea_, SB.in);                                          \
         pc += 2;                                                               \
+        NEXT();                                                                \
+    } while (0)
+
+/* The same, the address being (u32)(slot + K) with K in cell 2 (handlers.def) */
+#define LOAD_ADD(out, ctype, load, n)                                          \
+    do {                                                                       \
+        uint64_t ea_ = (uint64_t)(uint32_t)(SB.u32 + (uint32_t)pc[2].u64) + IMM;  \
+        if (UNLIKELY(ea_ + (n) > mem_size))                                    \
+            TRAP(TRAP_MEMORY_OOB);                                             \
+        SA.out = (ctype)load(mem_base + ea_);                                  \
+        pc += 3;                                                               \
+        NEXT();                                                                \
+    } while (0)
+
+#define STORE_ADD(in, store, n)                                                \
+    do {                                                                       \
+        uint64_t ea_ = (uint64_t)(uint32_t)(SA.u32 + (uint32_t)pc[2].u64) + IMM;  \
+        if (UNLIKELY(ea_ + (n) > mem_size))                                    \
+            TRAP(TRAP_MEMORY_OOB);                                             \
+        store(mem_base + ea_, SB.in);                                          \
+        pc += 3;                                                               \
         NEXT();                                                                \
     } while (0)
 

@@ -286,6 +286,22 @@ dispatch:
     CASE(I64_STORE8) STORE(u64, st_u8, 1);
     CASE(I64_STORE16) STORE(u64, st_u16, 2);
     CASE(I64_STORE32) STORE(u64, st_u32, 4);
+    CASE(I32_LOAD_ADD) LOAD_ADD(u32, uint32_t, ld_u32, 4);
+    CASE(I64_LOAD_ADD) LOAD_ADD(u64, uint64_t, ld_u64, 8);
+    CASE(F32_LOAD_ADD) LOAD_ADD(u32, uint32_t, ld_u32, 4);
+    CASE(F64_LOAD_ADD) LOAD_ADD(u64, uint64_t, ld_u64, 8);
+    CASE(I32_LOAD8_S_ADD) LOAD_ADD(i32, int8_t, ld_u8, 1);
+    CASE(I32_LOAD8_U_ADD) LOAD_ADD(u32, uint8_t, ld_u8, 1);
+    CASE(I32_LOAD16_S_ADD) LOAD_ADD(i32, int16_t, ld_u16, 2);
+    CASE(I32_LOAD16_U_ADD) LOAD_ADD(u32, uint16_t, ld_u16, 2);
+    CASE(I64_LOAD8_U_ADD) LOAD_ADD(u64, uint8_t, ld_u8, 1);
+    CASE(I64_LOAD32_U_ADD) LOAD_ADD(u64, uint32_t, ld_u32, 4);
+    CASE(I32_STORE_ADD) STORE_ADD(u32, st_u32, 4);
+    CASE(I64_STORE_ADD) STORE_ADD(u64, st_u64, 8);
+    CASE(F32_STORE_ADD) STORE_ADD(u32, st_u32, 4);
+    CASE(F64_STORE_ADD) STORE_ADD(u64, st_u64, 8);
+    CASE(I32_STORE8_ADD) STORE_ADD(u32, st_u8, 1);
+    CASE(I32_STORE16_ADD) STORE_ADD(u32, st_u16, 2);
     CASE(MEMORY_SIZE) {
         SA.u32 = (uint32_t)(mem_size >> 16);
         pc += 2;
@@ -517,10 +533,25 @@ dispatch:
     CASE(I64_SHR_U) BINARY(u64, u64, a >> (b & 63));
     CASE(I64_ROTL) BINARY(u64, u64, rotl64(a, b));
     CASE(I64_ROTR) BINARY(u64, u64, rotr64(a, b));
-    CASE(I64_ADD_IMM) BINARY_IMM(u64, u64, a + b);
-    CASE(I64_AND_IMM) BINARY_IMM(u64, u64, a & b);
-    CASE(I64_SHL_IMM) BINARY_IMM(u64, u64, a << (b & 63));
-    CASE(I64_SHR_U_IMM) BINARY_IMM(u64, u64, a >> (b & 63));
+    CASE(I64_ADD_IMM) BINARY_K(u64, u64, a + b);
+    CASE(I64_SUB_IMM) BINARY_K(u64, u64, a - b);
+    CASE(I64_MUL_IMM) BINARY_K(u64, u64, a * b);
+    CASE(I64_AND_IMM) BINARY_K(u64, u64, a & b);
+    CASE(I64_OR_IMM) BINARY_K(u64, u64, a | b);
+    CASE(I64_XOR_IMM) BINARY_K(u64, u64, a ^ b);
+    CASE(I64_SHL_IMM) BINARY_K(u64, u64, a << (b & 63));
+    CASE(I64_SHR_S_IMM) BINARY_K(i64, i64, a >> (b & 63));
+    CASE(I64_SHR_U_IMM) BINARY_K(u64, u64, a >> (b & 63));
+    CASE(I64_EQ_IMM) BINARY_K(u64, u32, a == b);
+    CASE(I64_NE_IMM) BINARY_K(u64, u32, a != b);
+    CASE(I64_LT_S_IMM) BINARY_K(i64, u32, a < b);
+    CASE(I64_LT_U_IMM) BINARY_K(u64, u32, a < b);
+    CASE(I64_GT_S_IMM) BINARY_K(i64, u32, a > b);
+    CASE(I64_GT_U_IMM) BINARY_K(u64, u32, a > b);
+    CASE(I64_LE_S_IMM) BINARY_K(i64, u32, a <= b);
+    CASE(I64_LE_U_IMM) BINARY_K(u64, u32, a <= b);
+    CASE(I64_GE_S_IMM) BINARY_K(i64, u32, a >= b);
+    CASE(I64_GE_U_IMM) BINARY_K(u64, u32, a >= b);
 
     /* ---- f32 / f64 (spec 4.3.3): abs, neg and copysign work on the bits ------------- */
 
@@ -564,6 +595,19 @@ dispatch:
     CASE(F64_MIN) BINARY(f64, f64, f64_min(a, b));
     CASE(F64_MAX) BINARY(f64, f64, f64_max(a, b));
     CASE(F64_COPYSIGN) BINARY(u64, u64, (a & 0x7FFFFFFFFFFFFFFFull) | (b & 0x8000000000000000ull));
+
+    CASE(F32_ADD_IMM) BINARY_F32_IMM(a + b);
+    CASE(F32_SUB_IMM) BINARY_F32_IMM(a - b);
+    CASE(F32_MUL_IMM) BINARY_F32_IMM(a * b);
+    CASE(F32_DIV_IMM) BINARY_F32_IMM(a / b);
+    CASE(F64_ADD_IMM) BINARY_K(f64, f64, a + b);
+    CASE(F64_SUB_IMM) BINARY_K(f64, f64, a - b);
+    CASE(F64_MUL_IMM) BINARY_K(f64, f64, a * b);
+    CASE(F64_DIV_IMM) BINARY_K(f64, f64, a / b);
+    CASE(F64_LT_IMM) BINARY_K(f64, u32, a < b);
+    CASE(F64_GT_IMM) BINARY_K(f64, u32, a > b);
+    CASE(F64_LE_IMM) BINARY_K(f64, u32, a <= b);
+    CASE(F64_GE_IMM) BINARY_K(f64, u32, a >= b);
 
     /* ---- Conversions (spec 4.3.4) ---------------------------------------------------- */
 
