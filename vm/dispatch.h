@@ -66,13 +66,14 @@
             goto yield;                                                        \
     } while (0)
 
-/* Take a branch of `off` cells. Only loop back-edges jump backwards, and each costs a
- * reduction (DESIGN decision 3); at zero the run yields with pc on the loop header. */
+/* Take a branch of `off` cells. Only loop back-edges jump backwards (or to themselves:
+ * `(loop (br 0))` is a branch of offset 0), and each costs a reduction (DESIGN decision
+ * 3); at zero the run yields with pc on the loop header. */
 #define TAKE_BRANCH(off)                                                       \
     do {                                                                       \
         int32_t off_ = (off);                                                  \
         pc += off_;                                                            \
-        if (off_ < 0)                                                          \
+        if (off_ <= 0)                                                         \
             COUNT_REDUCTION();                                                 \
         NEXT();                                                                \
     } while (0)

@@ -325,8 +325,10 @@ RunStatus vm_invoke(Exec *e, Function *f, const Value *args, uint32_t nargs, Val
                     int64_t slice)
 {
     if (!vm_exec_call(e, f, args, nargs)) {
-        e->trap.kind = TRAP_STACK_EXHAUSTED;
-        snprintf(e->trap.message, sizeof e->trap.message, "%s", vm_trap_message(TRAP_STACK_EXHAUSTED));
+        bool arity = nargs != f->type->nparams;
+        e->trap.kind = arity ? TRAP_HOST : TRAP_STACK_EXHAUSTED;
+        snprintf(e->trap.message, sizeof e->trap.message, "%s",
+                 arity ? "wrong number of arguments" : vm_trap_message(TRAP_STACK_EXHAUSTED));
         e->trap.nframes = 0;
         return RUN_TRAP;
     }

@@ -535,16 +535,9 @@ START_TEST(budget_is_respected)
 }
 END_TEST
 
-/* KNOWN BUG (reported, not fixed here): a loop whose body is nothing but its branch —
- * `(loop (br 0))`, `(loop (br_if 0 (local.get 0)))`, `while (x < y) {}` — compiles to a
- * branch of offset 0 (the header is the branch itself). TAKE_BRANCH charges a reduction
- * only for `off_ < 0`, so this loop never yields: vm_run(exec, 50) never returns and a
- * busy guest cannot be preempted (DESIGN decision 3). The test hangs until the fix
- * (count `off_ <= 0`, or emit such loops with a negative offset); then set this to 0. */
-#ifndef KNOWN_BUG_SELF_BRANCH_LOOP_NEVER_YIELDS
-#define KNOWN_BUG_SELF_BRANCH_LOOP_NEVER_YIELDS 1
-#endif
-
+/* A loop whose body is nothing but its branch — `(loop (br 0))`, `while (x < y) {}` —
+ * compiles to a branch of offset 0. It must still cost a reduction and yield (it once
+ * did not: TAKE_BRANCH counted only negative offsets). */
 START_TEST(empty_loop_yields)
 {
     Instance *inst = instantiate(loops_wasm, sizeof loops_wasm, NULL, NULL);
@@ -1085,8 +1078,7 @@ Suite *vm_suite(void)
     t = tcase_create("reductions");
     tcase_add_test(t, reductions_back_edges_and_calls);
     tcase_add_test(t, budget_is_respected);
-    if (!KNOWN_BUG_SELF_BRANCH_LOOP_NEVER_YIELDS)
-        tcase_add_test(t, empty_loop_yields);
+    tcase_add_test(t, empty_loop_yields);
     suite_add_tcase(s, t);
 
     t = tcase_create("traps");
