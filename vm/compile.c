@@ -1104,9 +1104,13 @@ static bool compile_func(const Module *m, uint32_t funcidx, CompiledModule *cm, 
         free(c.ctrl[i].fixups);
     free(c.ctrl);
     free(c.stack);
+    /* Room for the results, and for the four slots a call zeroes unconditionally
+     * (interp.c, zero_slots). */
     uint32_t slots = c.nlocals_total + c.max_height;
     if (slots < c.type->nresults)
         slots = c.type->nresults;
+    if (slots < c.type->nparams + 4)
+        slots = c.type->nparams + 4;
     if (!c.failed && slots > SLOT_MAX)
         fail(&c, "function needs more than 65535 frame slots (lvm's limit)");
     if (c.failed) {

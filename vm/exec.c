@@ -89,6 +89,8 @@ Exec *vm_exec_new(const ExecLimits *limits)
         vm_exec_free(e);
         return NULL;
     }
+    e->stack_end = e->stack + e->stack_slots;
+    e->frames_end = e->frames + e->frames_cap;
     return e;
 }
 
@@ -121,6 +123,7 @@ Slot *exec_grow_stack(Exec *e, Slot *fp, size_t need)
         e->frames[i].fp = s + (e->frames[i].fp - e->stack);
     e->stack = s;
     e->stack_slots = (uint32_t)n;
+    e->stack_end = s + n;
     return s + used;
 }
 
@@ -134,6 +137,7 @@ bool exec_grow_frames(Exec *e)
         return false;
     e->frames = f;
     e->frames_cap = n;
+    e->frames_end = f + n;
     return true;
 }
 

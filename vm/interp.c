@@ -22,8 +22,8 @@ static RunStatus run(Exec *exec, int64_t budget, bool get_labels);
 
 /* The ends of the value stack and of the frame records: read from the Exec at each call
  * rather than cached in locals, which would cost the hot handlers a register. */
-#define STACK_END (exec->stack + exec->stack_slots)
-#define FRAMES_END (exec->frames + exec->frames_cap)
+#define STACK_END (exec->stack_end)
+#define FRAMES_END (exec->frames_end)
 
 #if !LVM_DISPATCH_SWITCH
 static const void *const *label_table;
@@ -32,12 +32,18 @@ static void init_labels(void) { run(NULL, 0, true); }
 #endif
 
 /* Zero a function's declared locals at entry (spec 4.4.10: locals start at zero). Most
- * functions have a few; a call of memset would cost more than the stores, and the
- * volatile keeps the compiler from turning the loop back into one. */
+ * functions have a few: four unconditional stores (compile.c makes every frame at least
+ * that big) beat a loop or a call of memset. */
 static inline void zero_slots(Slot *p, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++)
-        ((volatile Slot *)p)[i].u64 = 0;
+    if (LIKELY(n <= 4)) {
+        p[0].u64 = 0;
+        p[1].u64 = 0;
+        p[2].u64 = 0;
+        p[3].u64 = 0;
+    } else {
+        memset(p, 0, n * sizeof(Slot));
+    }
 }
 
 Cell vm_handler_cell(Handler h)

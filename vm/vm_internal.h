@@ -108,6 +108,8 @@ struct Exec {
     uint32_t nframes;
     uint32_t frames_cap;
     uint32_t max_frames;
+    Slot *stack_end;              /* stack + stack_slots */
+    Frame *frames_end;            /* frames + frames_cap */
 
     /* Saved state of a suspended run (DESIGN decision 1: three words and an instance). */
     const Cell *pc;
