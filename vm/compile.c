@@ -255,12 +255,15 @@ static void flush_local_refs(Compiler *c, uint32_t x)
             flush(c, i);
 }
 
-/* The slot to read entry i from, writing a constant to its own slot first. */
+/* The slot to read entry i from, writing a constant to its own slot first — except zero,
+ * which every frame keeps in its zero slot (0 is also +0.0 and the null reference). */
 static uint32_t operand(Compiler *c, uint32_t i)
 {
     Entry *e = &c->stack[i];
     if (e->kind == E_LOCAL)
         return e->local;
+    if (e->kind == E_CONST && e->value == 0)
+        return c->zero_slot;
     if (e->kind == E_CONST)
         flush(c, i);
     return slot_at(c, i);
@@ -1076,6 +1079,36 @@ static void compile_instr(Compiler *c, const Instr *in)
 
 /* ---- Functions and modules ------------------------------------------------------- */
 
+static bool cell_is(const Cell *cell, Handler h)
+{
+    return cell->u64 == vm_handler_cell(h).u64;
+}
+
+/* Jump threading, once the code is complete: a BR to a BR goes straight to the final
+ * target, and a BR to a return becomes that return (both are two cells). Typical of
+ * `(if (result) (then …) (else …))` at the end of a function. */
+static void thread_jumps(Compiler *c)
+{
+    for (uint32_t k = 0; k < c->nmap; k++) {
+        uint32_t at = c->map_cell[k];
+        if (!cell_is(&c->code[at], H_BR))
+            continue;
+        uint32_t target = at + (int32_t)c->code[at + 1].si.imm;
+        for (int hops = 0; hops < 8 && cell_is(&c->code[target], H_BR); hops++) {
+            uint32_t next = target + (int32_t)c->code[target + 1].si.imm;
+            if (next <= target)
+                break;              /* a loop back-edge: keep its reduction */
+            target = next;
+        }
+        if (cell_is(&c->code[target], H_RETURN_1) || cell_is(&c->code[target], H_RETURN)) {
+            c->code[at] = c->code[target];
+            c->code[at + 1] = c->code[target + 1];
+        } else if (target > at) {
+            c->code[at + 1].si.imm = target - at;
+        }
+    }
+}
+
 static bool compile_func(const Module *m, uint32_t funcidx, CompiledModule *cm, CompiledFunc *cf,
                          char *err, size_t errlen)
 {
@@ -1113,6 +1146,8 @@ static bool compile_func(const Module *m, uint32_t funcidx, CompiledModule *cm, 
         slots = c.type->nparams + 4;
     if (!c.failed && slots > SLOT_MAX)
         fail(&c, "function needs more than 65535 frame slots (lvm's limit)");
+    if (!c.failed)
+        thread_jumps(&c);
     if (c.failed) {
         free(c.code);
         free(c.map_cell);
