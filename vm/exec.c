@@ -251,6 +251,10 @@ RunStatus exec_finish(Exec *e)
 
 RunStatus exec_raise(Exec *e, TrapKind kind, const Cell *pc, Instance *inst)
 {
+    if (kind == TRAP_HOST && e->host_exit) {
+        kind = TRAP_EXIT;
+        e->trap.exit_code = e->host_exit_code;
+    }
     e->trap.kind = kind;
     if (kind == TRAP_HOST && e->host_trap_message[0])
         snprintf(e->trap.message, sizeof e->trap.message, "%s", e->host_trap_message);
@@ -259,6 +263,12 @@ RunStatus exec_raise(Exec *e, TrapKind kind, const Cell *pc, Instance *inst)
     exec_fill_backtrace(e, pc, inst);
     e->state = EXEC_TRAPPED;
     return RUN_TRAP;
+}
+
+void vm_exec_set_exit(Exec *e, int code)
+{
+    e->host_exit = true;
+    e->host_exit_code = code;
 }
 
 void vm_exec_set_host_trap(Exec *e, const char *message)
@@ -279,6 +289,7 @@ HostStatus exec_call_host(Exec *e, Function *f, Slot *args, Instance *caller)
         args[i].u64 = value_from_slot(t->types[i], args[i]);
     e->host_caller = caller;
     e->host_trap_message[0] = 0;
+    e->host_exit = false;
     HostStatus st = f->host(e, f->env, (Value *)args);
     e->host_caller = NULL;
     if (st == HOST_OK)

@@ -49,7 +49,8 @@ typedef struct GlobalInst GlobalInst;
     X(TRAP_INDIRECT_CALL_TYPE, "indirect call type mismatch")                \
     X(TRAP_STACK_EXHAUSTED, "call stack exhausted")                          \
     X(TRAP_OUT_OF_MEMORY, "out of memory")                                   \
-    X(TRAP_HOST, "host function trapped")
+    X(TRAP_HOST, "host function trapped")                                    \
+    X(TRAP_EXIT, "exited")    /* not an error: the guest asked to stop (WASI proc_exit) */
 
 typedef enum TrapKind {
 #define TRAP_ENUM(kind, msg) kind,
@@ -74,6 +75,7 @@ typedef struct TraceFrame {
 typedef struct Trap {
     TrapKind kind;
     char message[128];               /* vm_trap_message(kind), or the host's text */
+    int exit_code;                   /* TRAP_EXIT: the code given to vm_exec_set_exit */
     uint32_t nframes;                /* innermost first */
     TraceFrame frames[VM_MAX_BACKTRACE];
 } Trap;
@@ -101,6 +103,11 @@ Function *vm_host_function_new(const ValType *params, uint32_t nparams,
 void vm_host_function_free(Function *f);
 
 void vm_exec_set_host_trap(Exec *exec, const char *message);
+
+/* For a host function that ends the run on purpose (WASI proc_exit): call this, then
+ * return HOST_TRAP. The Exec stops with RUN_TRAP and a trap of kind TRAP_EXIT whose
+ * exit_code is `code`; embedders treat it as a normal end, not an error. */
+void vm_exec_set_exit(Exec *exec, int code);
 
 /* The memory of the instance whose code made the current host call (or NULL), for
  * bounds-checked access by host functions. */

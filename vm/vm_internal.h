@@ -124,6 +124,8 @@ struct Exec {
     uint64_t reductions;
     Trap trap;
     char host_trap_message[128];
+    bool host_exit;               /* the host call asked to exit (vm_exec_set_exit) */
+    int host_exit_code;
     Instance *host_caller;        /* set during a host call */
     Cell done_code[1];
     int64_t slice;                /* budget per run when instantiate runs a start function */            /* where the entry frame returns to: H_DONE */
