@@ -5,6 +5,7 @@
 #   make test       install missing packages; unit tests + the spec suite in every mode:
 #                   goto dispatch, switch dispatch, budget 1 (yield everywhere), ASan+UBSan
 #   make spec       the spec suite once, in the default build
+#   make test-wasi  the WASI guest programs through build/lvm
 #   make bench      compute workloads, lvm against native (bench/README.md)
 #   make bench-noreds  the same without counting reductions, to see what counting costs
 #   make clean
@@ -42,14 +43,14 @@ endif
 CFLAGS  += $(CFLAGS_BASE)
 LDLIBS  += -lxxhash -lm -lpthread
 
-LIB_SRCS  = $(wildcard loader/*.c) $(wildcard vm/*.c)
+LIB_SRCS  = $(wildcard loader/*.c) $(wildcard vm/*.c) $(wildcard wasi/*.c)
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LVM_OBJS  = $(BUILD)/tools/main.o
 SPEC_OBJS = $(BUILD)/tests/spec/runner.o
 UNIT_SRCS = $(wildcard tests/unit/*.c)
 UNIT_OBJS = $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps example test test-unit spec bench bench-noreds clean
+.PHONY: all deps example test test-unit test-wasi spec bench bench-noreds clean
 all: $(BUILD)/lvm $(BUILD)/liblvm.a
 
 deps:
@@ -98,11 +99,16 @@ spec: deps $(BUILD)/spec-runner $(SPEC_STAMP)
 test-unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
+# WASI: guest programs in C, built for wasm32-wasi and run through the real lvm binary
+# with real directories, arguments and environment (tests/wasi/README.md).
+test-wasi: $(BUILD)/lvm
+	tests/wasi/run.sh $(BUILD)/lvm
+
 test: deps
-	$(MAKE) test-unit spec
+	$(MAKE) test-unit spec test-wasi
 	$(MAKE) BUILD=build/switch DISPATCH=switch spec
 	$(BUILD)/spec-runner --budget 1 --expected tests/spec/expected-failures.txt $(SPEC_JSON)
-	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test-unit spec
+	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test-unit spec test-wasi
 	@echo "make test: all passed"
 
 bench: deps all
