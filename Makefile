@@ -6,6 +6,7 @@
 #                   goto dispatch, switch dispatch, budget 1 (yield everywhere), ASan+UBSan
 #   make spec       the spec suite once, in the default build
 #   make test-wasi  the WASI guest programs through build/lvm
+#   make regress    tests/regress/*.wast, our own scripts for past bugs
 #   make bench      compute workloads, lvm against native (bench/README.md)
 #   make bench-noreds  the same without counting reductions, to see what counting costs
 #   make clean
@@ -50,7 +51,7 @@ SPEC_OBJS = $(BUILD)/tests/spec/runner.o
 UNIT_SRCS = $(wildcard tests/unit/*.c)
 UNIT_OBJS = $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps example test test-unit test-wasi spec bench bench-noreds clean
+.PHONY: all deps example test test-unit test-wasi spec regress bench bench-noreds clean
 all: $(BUILD)/lvm $(BUILD)/liblvm.a
 
 deps:
@@ -95,6 +96,18 @@ $(SPEC_STAMP): $(SPEC_WASTS) tests/spec/convert.sh
 spec: deps $(BUILD)/spec-runner $(SPEC_STAMP)
 	$(BUILD)/spec-runner --expected tests/spec/expected-failures.txt $(SPEC_JSON)
 
+# Regression tests: .wast scripts of our own, one per bug or tricky case, run by the same
+# runner (tests/regress/README.md).
+REGRESS_JSON  = build/regress-json
+REGRESS_STAMP = $(REGRESS_JSON)/.stamp
+$(REGRESS_STAMP): $(wildcard tests/regress/*.wast) tests/spec/convert.sh
+	tests/spec/convert.sh tests/regress $(REGRESS_JSON)
+	@touch $@
+
+regress: deps $(BUILD)/spec-runner $(REGRESS_STAMP)
+	$(BUILD)/spec-runner $(REGRESS_JSON)
+	$(BUILD)/spec-runner --budget 1 $(REGRESS_JSON)
+
 # ---- tests ----------------------------------------------------------------------------
 test-unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
@@ -105,10 +118,10 @@ test-wasi: $(BUILD)/lvm
 	tests/wasi/run.sh $(BUILD)/lvm
 
 test: deps
-	$(MAKE) test-unit spec test-wasi
-	$(MAKE) BUILD=build/switch DISPATCH=switch spec
+	$(MAKE) test-unit spec regress test-wasi
+	$(MAKE) BUILD=build/switch DISPATCH=switch spec regress
 	$(BUILD)/spec-runner --budget 1 --expected tests/spec/expected-failures.txt $(SPEC_JSON)
-	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test-unit spec test-wasi
+	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test-unit spec regress test-wasi
 	@echo "make test: all passed"
 
 bench: deps all

@@ -516,6 +516,29 @@ static Handler branch_variant(Handler h, bool negate)
     return H_COUNT;
 }
 
+/* Compare-and-branch forms that are not i32 comparisons: f64 comparisons (which have no
+ * exact negation, because of NaN) and bit tests. H_COUNT if there is none. */
+static Handler other_branch_variant(Handler h, bool on_false)
+{
+    static const struct { Handler cmp, br_true, br_false; } t[] = {
+        { H_I32_AND_IMM, H_BR_IF_I32_AND_IMM, H_BR_UNLESS_I32_AND_IMM },
+        { H_F64_EQ, H_BR_IF_F64_EQ, H_BR_IF_F64_NE },
+        { H_F64_NE, H_BR_IF_F64_NE, H_BR_IF_F64_EQ },
+        { H_F64_LT, H_BR_IF_F64_LT, H_BR_UNLESS_F64_LT },
+        { H_F64_GT, H_BR_IF_F64_GT, H_BR_UNLESS_F64_GT },
+        { H_F64_LE, H_BR_IF_F64_LE, H_BR_UNLESS_F64_LE },
+        { H_F64_GE, H_BR_IF_F64_GE, H_BR_UNLESS_F64_GE },
+        { H_F64_LT_IMM, H_BR_IF_F64_LT_IMM, H_BR_UNLESS_F64_LT_IMM },
+        { H_F64_GT_IMM, H_BR_IF_F64_GT_IMM, H_BR_UNLESS_F64_GT_IMM },
+        { H_F64_LE_IMM, H_BR_IF_F64_LE_IMM, H_BR_UNLESS_F64_LE_IMM },
+        { H_F64_GE_IMM, H_BR_IF_F64_GE_IMM, H_BR_UNLESS_F64_GE_IMM },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (t[i].cmp == h)
+            return on_false ? t[i].br_false : t[i].br_true;
+    return H_COUNT;
+}
+
 /* Emit a conditional branch on the top value (popped): taken when the value is nonzero,
  * or zero if `on_zero`. Fuses a just-emitted comparison. Returns the branch's first cell;
  * its offset cell is *opnd_at. */
@@ -534,6 +557,22 @@ static uint32_t emit_cond_branch(Compiler *c, bool on_zero, uint32_t *opnd_at)
             *opnd_at = emit_op(c, cell_slots(ops.s.b, imm ? 0 : ops.s.c, 0, 0));
             if (imm)
                 emit_cell(c, ops.si.imm);
+            return at;
+        }
+        Handler other = other_branch_variant(c->last_h, on_zero);
+        if (other != H_COUNT) {
+            /* Operand cell: A = the compared slot (B of the comparison), B = its other
+             * operand, OFF in IMM32; a constant (IMM32 of an AND, or the f64 K cell)
+             * moves to cell 2. */
+            bool and_imm = c->last_h == H_I32_AND_IMM;
+            bool wide = imm_is_wide(c->last_h);
+            uint64_t k = wide ? c->code[c->last_start + 2].u64 : ops.si.imm;
+            unemit_last(c);
+            c->height--;
+            uint32_t at = emit_h(c, other);
+            *opnd_at = emit_op(c, cell_slots(ops.s.b, and_imm || wide ? 0 : ops.s.c, 0, 0));
+            if (and_imm || wide)
+                emit_cell(c, k);
             return at;
         }
         if (c->last_h == H_I32_EQZ) {

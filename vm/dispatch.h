@@ -117,6 +117,18 @@
         NEXT();                                                                \
     } while (0)
 
+/* if (cond) branch by IMM32, else go on past `len` cells */
+#define BRANCH_IF(cond, len)                                                   \
+    do {                                                                       \
+        if (cond)                                                              \
+            TAKE_BRANCH((int32_t)IMM);                                         \
+        pc += (len);                                                           \
+        NEXT();                                                                \
+    } while (0)
+
+/* The constant of a 3-cell compare-and-branch, as a double. */
+#define K_F64 (f64_from(pc[2].u64))
+
 /* A <- memory[B + IMM32], `n` bytes read by `load`, converted to `ctype` */
 #define LOAD(out, ctype, load, n)                                              \
     do {                                                                       \

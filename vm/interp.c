@@ -156,6 +156,26 @@ dispatch:
     CASE(BR_IF_I32_LE_U_IMM) BRANCH_CMP_IMM(u32, <=);
     CASE(BR_IF_I32_GE_S_IMM) BRANCH_CMP_IMM(i32, >=);
     CASE(BR_IF_I32_GE_U_IMM) BRANCH_CMP_IMM(u32, >=);
+    CASE(BR_IF_I32_AND_IMM) BRANCH_IF((SA.u32 & (uint32_t)pc[2].u64) != 0, 3);
+    CASE(BR_UNLESS_I32_AND_IMM) BRANCH_IF((SA.u32 & (uint32_t)pc[2].u64) == 0, 3);
+    CASE(BR_IF_F64_EQ) BRANCH_IF(SA.f64 == SB.f64, 2);
+    CASE(BR_IF_F64_NE) BRANCH_IF(SA.f64 != SB.f64, 2);
+    CASE(BR_IF_F64_LT) BRANCH_IF(SA.f64 < SB.f64, 2);
+    CASE(BR_IF_F64_GT) BRANCH_IF(SA.f64 > SB.f64, 2);
+    CASE(BR_IF_F64_LE) BRANCH_IF(SA.f64 <= SB.f64, 2);
+    CASE(BR_IF_F64_GE) BRANCH_IF(SA.f64 >= SB.f64, 2);
+    CASE(BR_UNLESS_F64_LT) BRANCH_IF(!(SA.f64 < SB.f64), 2);
+    CASE(BR_UNLESS_F64_GT) BRANCH_IF(!(SA.f64 > SB.f64), 2);
+    CASE(BR_UNLESS_F64_LE) BRANCH_IF(!(SA.f64 <= SB.f64), 2);
+    CASE(BR_UNLESS_F64_GE) BRANCH_IF(!(SA.f64 >= SB.f64), 2);
+    CASE(BR_IF_F64_LT_IMM) BRANCH_IF(SA.f64 < K_F64, 3);
+    CASE(BR_IF_F64_GT_IMM) BRANCH_IF(SA.f64 > K_F64, 3);
+    CASE(BR_IF_F64_LE_IMM) BRANCH_IF(SA.f64 <= K_F64, 3);
+    CASE(BR_IF_F64_GE_IMM) BRANCH_IF(SA.f64 >= K_F64, 3);
+    CASE(BR_UNLESS_F64_LT_IMM) BRANCH_IF(!(SA.f64 < K_F64), 3);
+    CASE(BR_UNLESS_F64_GT_IMM) BRANCH_IF(!(SA.f64 > K_F64), 3);
+    CASE(BR_UNLESS_F64_LE_IMM) BRANCH_IF(!(SA.f64 <= K_F64), 3);
+    CASE(BR_UNLESS_F64_GE_IMM) BRANCH_IF(!(SA.f64 >= K_F64), 3);
 
     /* ---- Calls (spec 4.4.10) ------------------------------------------------------
      * The caller left the arguments in consecutive slots starting at A; they become the
