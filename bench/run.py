@@ -292,7 +292,8 @@ def main():
                     help="build everything, run only the native side")
     ap.add_argument("--cc", default=os.environ.get("BENCH_CC", "clang"))
     ap.add_argument("--timeout", type=int, default=900, help="seconds per run")
-    ap.add_argument("--json", default=os.path.join(OUT_DIR, "compute.json"))
+    ap.add_argument("--json", help="where to write the results (default "
+                    "bench/out/compute.json, or compute-noreds.json with --no-reductions)")
     # `--lvm-flag --reductions` must not read --reductions as an option of ours.
     argv, i = [], 1
     while i < len(sys.argv):
@@ -304,6 +305,9 @@ def main():
             i += 1
     args = ap.parse_args(argv)
     args.lvm_flag = [w for flag in args.lvm_flag for w in shlex.split(flag)]
+    if args.json is None:
+        args.json = os.path.join(OUT_DIR, "compute-noreds.json" if args.no_reductions
+                                 else "compute.json")
 
     names = WORKLOADS
     if args.only:
