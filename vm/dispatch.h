@@ -18,9 +18,16 @@
 #if LVM_DISPATCH_SWITCH
 #  define CASE(name) case H_##name:
 #  define NEXT() goto dispatch
+#  define FETCH_NEXT(n) const Cell *npc_ = pc + (n)
+#  define GO_NEXT() do { pc = npc_; goto dispatch; } while (0)
 #else
 #  define CASE(name) L_##name:
 #  define NEXT() goto *pc->label
+/* Read the next handler's address before this handler's own stores: the compiler cannot
+ * move the load above them (a store to a slot might alias the code), and the CPU gets the
+ * indirect jump's target early. */
+#  define FETCH_NEXT(n) const Cell *npc_ = pc + (n); const void *nlabel_ = npc_->label
+#  define GO_NEXT() do { pc = npc_; goto *nlabel_; } while (0)
 #endif
 
 /* The first operand cell's fields, as frame slots (code.h). */
@@ -33,29 +40,29 @@
 /* A <- f(B): `a` is B as member `in`, the result is stored as member `out`. */
 #define UNARY(in, out, expr)                                                   \
     do {                                                                       \
+        FETCH_NEXT(2);                                                        \
         __typeof__(fp->in) a = SB.in;                                          \
         SA.out = (expr);                                                       \
-        pc += 2;                                                               \
-        NEXT();                                                                \
+        GO_NEXT();                                                             \
     } while (0)
 
 /* A <- f(B, C) */
 #define BINARY(in, out, expr)                                                  \
     do {                                                                       \
+        FETCH_NEXT(2);                                                        \
         __typeof__(fp->in) a = SB.in, b = SC.in;                               \
         SA.out = (expr);                                                       \
-        pc += 2;                                                               \
-        NEXT();                                                                \
+        GO_NEXT();                                                             \
     } while (0)
 
 /* A <- f(B, IMM32): the IMM32 is sign-extended for 64-bit members */
 #define BINARY_IMM(in, out, expr)                                              \
     do {                                                                       \
+        FETCH_NEXT(2);                                                        \
         __typeof__(fp->in) a = SB.in;                                          \
         __typeof__(fp->in) b = (__typeof__(fp->in))(int32_t)IMM;               \
         SA.out = (expr);                                                       \
-        pc += 2;                                                               \
-        NEXT();                                                                \
+        GO_NEXT();                                                             \
     } while (0)
 
 /* One reduction: at zero, save the state and yield (the instruction's effect is complete
@@ -81,49 +88,49 @@
 /* A <- f(B, K), K the 64-bit cell 2 as member `in` */
 #define BINARY_K(in, out, expr)                                                \
     do {                                                                       \
+        FETCH_NEXT(3);                                                        \
         __typeof__(fp->in) a = SB.in, b;                                       \
         memcpy(&b, &pc[2], sizeof b);                                          \
         SA.out = (expr);                                                       \
-        pc += 3;                                                               \
-        NEXT();                                                                \
+        GO_NEXT();                                                             \
     } while (0)
 
 /* A <- f(B, IMM32 as a float) */
 #define BINARY_F32_IMM(expr)                                                   \
     do {                                                                       \
+        FETCH_NEXT(2);                                                        \
         float a = SB.f32, b;                                                   \
         uint32_t k_ = IMM;                                                     \
         memcpy(&b, &k_, sizeof b);                                             \
         SA.f32 = (expr);                                                       \
-        pc += 2;                                                               \
-        NEXT();                                                                \
+        GO_NEXT();                                                             \
     } while (0)
 
 /* if (A cmp B) branch by IMM32 */
 #define BRANCH_CMP(member, op)                                                 \
     do {                                                                       \
+        FETCH_NEXT(2);                                                        \
         if (SA.member op SB.member)                                            \
             TAKE_BRANCH((int32_t)IMM);                                         \
-        pc += 2;                                                               \
-        NEXT();                                                                \
+        GO_NEXT();                                                             \
     } while (0)
 
 /* if (A cmp cell2) branch by IMM32 */
 #define BRANCH_CMP_IMM(member, op)                                             \
     do {                                                                       \
+        FETCH_NEXT(3);                                                        \
         if (SA.member op (__typeof__(fp->member))pc[2].u64)                    \
             TAKE_BRANCH((int32_t)IMM);                                         \
-        pc += 3;                                                               \
-        NEXT();                                                                \
+        GO_NEXT();                                                             \
     } while (0)
 
 /* if (cond) branch by IMM32, else go on past `len` cells */
 #define BRANCH_IF(cond, len)                                                   \
     do {                                                                       \
+        FETCH_NEXT((len));                                                        \
         if (cond)                                                              \
             TAKE_BRANCH((int32_t)IMM);                                         \
-        pc += (len);                                                           \
-        NEXT();                                                                \
+        GO_NEXT();                                                             \
     } while (0)
 
 /* The constant of a 3-cell compare-and-branch, as a double. */
@@ -132,44 +139,44 @@
 /* A <- memory[B + IMM32], `n` bytes read by `load`, converted to `ctype` */
 #define LOAD(out, ctype, load, n)                                              \
     do {                                                                       \
+        FETCH_NEXT(2);                                                        \
         uint64_t ea_ = (uint64_t)SB.u32 + IMM;                                 \
         if (UNLIKELY(ea_ + (n) > mem_size))                                    \
             TRAP(TRAP_MEMORY_OOB);                                             \
         SA.out = (ctype)load(mem_base + ea_);                                  \
-        pc += 2;                                                               \
-        NEXT();                                                                \
+        GO_NEXT();                                                             \
     } while (0)
 
 /* memory[A + IMM32] <- B as member `in`, `n` bytes written by `store` */
 #define STORE(in, store, n)                                                    \
     do {                                                                       \
+        FETCH_NEXT(2);                                                        \
         uint64_t ea_ = (uint64_t)SA.u32 + IMM;                                 \
         if (UNLIKELY(ea_ + (n) > mem_size))                                    \
             TRAP(TRAP_MEMORY_OOB);                                             \
         store(mem_base + ea_, SB.in);                                          \
-        pc += 2;                                                               \
-        NEXT();                                                                \
+        GO_NEXT();                                                             \
     } while (0)
 
 /* The same, the address being (u32)(slot + K) with K in cell 2 (handlers.def) */
 #define LOAD_ADD(out, ctype, load, n)                                          \
     do {                                                                       \
+        FETCH_NEXT(3);                                                        \
         uint64_t ea_ = (uint64_t)(uint32_t)(SB.u32 + (uint32_t)pc[2].u64) + IMM;  \
         if (UNLIKELY(ea_ + (n) > mem_size))                                    \
             TRAP(TRAP_MEMORY_OOB);                                             \
         SA.out = (ctype)load(mem_base + ea_);                                  \
-        pc += 3;                                                               \
-        NEXT();                                                                \
+        GO_NEXT();                                                             \
     } while (0)
 
 #define STORE_ADD(in, store, n)                                                \
     do {                                                                       \
+        FETCH_NEXT(3);                                                        \
         uint64_t ea_ = (uint64_t)(uint32_t)(SA.u32 + (uint32_t)pc[2].u64) + IMM;  \
         if (UNLIKELY(ea_ + (n) > mem_size))                                    \
             TRAP(TRAP_MEMORY_OOB);                                             \
         store(mem_base + ea_, SB.in);                                          \
-        pc += 3;                                                               \
-        NEXT();                                                                \
+        GO_NEXT();                                                             \
     } while (0)
 
 /* Stop with a trap of this kind; pc still points at the trapping instruction. */

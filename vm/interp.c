@@ -119,16 +119,16 @@ dispatch:
     CASE(UNREACHABLE) TRAP(TRAP_UNREACHABLE);
     CASE(BR) TAKE_BRANCH((int32_t)IMM);
     CASE(BR_IF) {
+        FETCH_NEXT(2);
         if (SA.u32)
             TAKE_BRANCH((int32_t)IMM);
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(BR_UNLESS) {
+        FETCH_NEXT(2);
         if (!SA.u32)
             TAKE_BRANCH((int32_t)IMM);
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(BR_TABLE) {
         uint32_t i = SA.u32, n = IMM;
@@ -245,45 +245,45 @@ dispatch:
     /* ---- Moves, constants, parametric ------------------------------------------------ */
 
     CASE(MOV) {
+        FETCH_NEXT(2);
         SA = SB;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(CONST32) {
+        FETCH_NEXT(2);
         SA.u32 = IMM;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(CONST64) {
+        FETCH_NEXT(3);
         SA.u64 = pc[2].u64;
-        pc += 3;
-        NEXT();
+        GO_NEXT();
     }
     CASE(SELECT) {
+        FETCH_NEXT(2);
         SA = SB.u32 ? SC : SD;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
 
     /* ---- Variables ------------------------------------------------------------------ */
 
     CASE(GLOBAL_GET) {
+        FETCH_NEXT(2);
         SA = inst->globals[IMM]->value;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(GLOBAL_SET) {
+        FETCH_NEXT(2);
         inst->globals[IMM]->value = SA;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
 
     /* ---- References ------------------------------------------------------------------ */
 
     CASE(REF_FUNC) {
+        FETCH_NEXT(2);
         SA.u64 = (uintptr_t)inst->funcs[IMM];
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(REF_IS_NULL) UNARY(u64, u32, a == 0);
 
@@ -329,92 +329,92 @@ dispatch:
     CASE(I32_STORE8_ADD) STORE_ADD(u32, st_u8, 1);
     CASE(I32_STORE16_ADD) STORE_ADD(u32, st_u16, 2);
     CASE(MEMORY_SIZE) {
+        FETCH_NEXT(2);
         SA.u32 = (uint32_t)(mem_size >> 16);
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(MEMORY_GROW) {
+        FETCH_NEXT(2);
         SA.i32 = memory_grow(inst->memory, SB.u32);
         LOAD_MEMORY();
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(MEMORY_FILL) {
+        FETCH_NEXT(3);
         if (!bulk_memory_fill(inst->memory, SA.u32, (uint8_t)SB.u32, SC.u32))
             TRAP(TRAP_MEMORY_OOB);
-        pc += 3;
-        NEXT();
+        GO_NEXT();
     }
     CASE(MEMORY_COPY) {
+        FETCH_NEXT(3);
         if (!bulk_memory_copy(inst->memory, SA.u32, SB.u32, SC.u32))
             TRAP(TRAP_MEMORY_OOB);
-        pc += 3;
-        NEXT();
+        GO_NEXT();
     }
     CASE(MEMORY_INIT) {
+        FETCH_NEXT(3);
         if (!bulk_memory_init(inst, (uint32_t)pc[2].u64, SA.u32, SB.u32, SC.u32))
             TRAP(TRAP_MEMORY_OOB);
-        pc += 3;
-        NEXT();
+        GO_NEXT();
     }
     CASE(DATA_DROP) {
+        FETCH_NEXT(2);
         inst->data_dropped[IMM] = true;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
 
     /* ---- Tables (spec 4.4.6) --------------------------------------------------------- */
 
     CASE(TABLE_GET) {
+        FETCH_NEXT(2);
         const TableInst *t = inst->tables[IMM];
         if (UNLIKELY(SB.u32 >= t->size))
             TRAP(TRAP_TABLE_OOB);
         SA.u64 = t->elems[SB.u32];
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(TABLE_SET) {
+        FETCH_NEXT(2);
         TableInst *t = inst->tables[IMM];
         if (UNLIKELY(SA.u32 >= t->size))
             TRAP(TRAP_TABLE_OOB);
         t->elems[SA.u32] = SB.u64;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(TABLE_SIZE) {
+        FETCH_NEXT(2);
         SA.u32 = inst->tables[IMM]->size;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(TABLE_GROW) {
+        FETCH_NEXT(3);
         SA.i32 = table_grow(inst->tables[pc[2].u64], SC.u32, SB.u64);
-        pc += 3;
-        NEXT();
+        GO_NEXT();
     }
     CASE(TABLE_FILL) {
+        FETCH_NEXT(3);
         if (!bulk_table_fill(inst->tables[pc[2].u64], SA.u32, SB.u64, SC.u32))
             TRAP(TRAP_TABLE_OOB);
-        pc += 3;
-        NEXT();
+        GO_NEXT();
     }
     CASE(TABLE_COPY) {
+        FETCH_NEXT(3);
         uint64_t ix = pc[2].u64;
         if (!bulk_table_copy(inst->tables[(uint32_t)ix], inst->tables[ix >> 32], SA.u32, SB.u32, SC.u32))
             TRAP(TRAP_TABLE_OOB);
-        pc += 3;
-        NEXT();
+        GO_NEXT();
     }
     CASE(TABLE_INIT) {
+        FETCH_NEXT(3);
         uint64_t ix = pc[2].u64;
         if (!bulk_table_init(inst, (uint32_t)ix, (uint32_t)(ix >> 32), SA.u32, SB.u32, SC.u32))
             TRAP(TRAP_TABLE_OOB);
-        pc += 3;
-        NEXT();
+        GO_NEXT();
     }
     CASE(ELEM_DROP) {
+        FETCH_NEXT(2);
         inst->elem_dropped[IMM] = true;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
 
     /* ---- i32 (spec 4.3.2) ----------------------------------------------------------- */
@@ -437,38 +437,38 @@ dispatch:
     CASE(I32_SUB) BINARY(u32, u32, a - b);
     CASE(I32_MUL) BINARY(u32, u32, a * b);
     CASE(I32_DIV_S) {
+        FETCH_NEXT(2);
         int32_t a = SB.i32, b = SC.i32;
         if (UNLIKELY(b == 0))
             TRAP(TRAP_INT_DIV_ZERO);
         if (UNLIKELY(a == INT32_MIN && b == -1))
             TRAP(TRAP_INT_OVERFLOW);
         SA.i32 = a / b;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(I32_DIV_U) {
+        FETCH_NEXT(2);
         uint32_t a = SB.u32, b = SC.u32;
         if (UNLIKELY(b == 0))
             TRAP(TRAP_INT_DIV_ZERO);
         SA.u32 = a / b;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(I32_REM_S) {
+        FETCH_NEXT(2);
         int32_t a = SB.i32, b = SC.i32;
         if (UNLIKELY(b == 0))
             TRAP(TRAP_INT_DIV_ZERO);
         SA.i32 = b == -1 ? 0 : a % b;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(I32_REM_U) {
+        FETCH_NEXT(2);
         uint32_t a = SB.u32, b = SC.u32;
         if (UNLIKELY(b == 0))
             TRAP(TRAP_INT_DIV_ZERO);
         SA.u32 = a % b;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(I32_AND) BINARY(u32, u32, a & b);
     CASE(I32_OR) BINARY(u32, u32, a | b);
@@ -518,38 +518,38 @@ dispatch:
     CASE(I64_SUB) BINARY(u64, u64, a - b);
     CASE(I64_MUL) BINARY(u64, u64, a * b);
     CASE(I64_DIV_S) {
+        FETCH_NEXT(2);
         int64_t a = SB.i64, b = SC.i64;
         if (UNLIKELY(b == 0))
             TRAP(TRAP_INT_DIV_ZERO);
         if (UNLIKELY(a == INT64_MIN && b == -1))
             TRAP(TRAP_INT_OVERFLOW);
         SA.i64 = a / b;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(I64_DIV_U) {
+        FETCH_NEXT(2);
         uint64_t a = SB.u64, b = SC.u64;
         if (UNLIKELY(b == 0))
             TRAP(TRAP_INT_DIV_ZERO);
         SA.u64 = a / b;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(I64_REM_S) {
+        FETCH_NEXT(2);
         int64_t a = SB.i64, b = SC.i64;
         if (UNLIKELY(b == 0))
             TRAP(TRAP_INT_DIV_ZERO);
         SA.i64 = b == -1 ? 0 : a % b;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(I64_REM_U) {
+        FETCH_NEXT(2);
         uint64_t a = SB.u64, b = SC.u64;
         if (UNLIKELY(b == 0))
             TRAP(TRAP_INT_DIV_ZERO);
         SA.u64 = a % b;
-        pc += 2;
-        NEXT();
+        GO_NEXT();
     }
     CASE(I64_AND) BINARY(u64, u64, a & b);
     CASE(I64_OR) BINARY(u64, u64, a | b);
