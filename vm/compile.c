@@ -15,7 +15,9 @@
  *   - `x; const; op`      an _IMM superinstruction when handlers.def has one;
  *   - `cmp; br_if`/`if`   a compare-and-branch superinstruction.
  *
- * Read next: exec.c, which runs what this writes.
+ * The tables of which superinstruction replaces what are in superinstr.c.
+ *
+ * Read next: interp.c, which runs what this writes.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -402,143 +404,6 @@ static void compile_br(Compiler *c, uint32_t d)
     set_dead(c);
 }
 
-/* ---- Peephole tables ------------------------------------------------------------- */
-
-/* The _IMM twin of a binary i32/i64 operation, or H_COUNT. */
-static Handler imm_variant(Handler h)
-{
-    switch (h) {
-    case H_I32_ADD: return H_I32_ADD_IMM;
-    case H_I32_SUB: return H_I32_SUB_IMM;
-    case H_I32_MUL: return H_I32_MUL_IMM;
-    case H_I32_AND: return H_I32_AND_IMM;
-    case H_I32_OR: return H_I32_OR_IMM;
-    case H_I32_XOR: return H_I32_XOR_IMM;
-    case H_I32_SHL: return H_I32_SHL_IMM;
-    case H_I32_SHR_S: return H_I32_SHR_S_IMM;
-    case H_I32_SHR_U: return H_I32_SHR_U_IMM;
-    case H_I32_EQ: return H_I32_EQ_IMM;
-    case H_I32_NE: return H_I32_NE_IMM;
-    case H_I32_LT_S: return H_I32_LT_S_IMM;
-    case H_I32_LT_U: return H_I32_LT_U_IMM;
-    case H_I32_GT_S: return H_I32_GT_S_IMM;
-    case H_I32_GT_U: return H_I32_GT_U_IMM;
-    case H_I32_LE_S: return H_I32_LE_S_IMM;
-    case H_I32_LE_U: return H_I32_LE_U_IMM;
-    case H_I32_GE_S: return H_I32_GE_S_IMM;
-    case H_I32_GE_U: return H_I32_GE_U_IMM;
-    case H_I64_ADD: return H_I64_ADD_IMM;
-    case H_I64_SUB: return H_I64_SUB_IMM;
-    case H_I64_MUL: return H_I64_MUL_IMM;
-    case H_I64_AND: return H_I64_AND_IMM;
-    case H_I64_OR: return H_I64_OR_IMM;
-    case H_I64_XOR: return H_I64_XOR_IMM;
-    case H_I64_SHL: return H_I64_SHL_IMM;
-    case H_I64_SHR_S: return H_I64_SHR_S_IMM;
-    case H_I64_SHR_U: return H_I64_SHR_U_IMM;
-    case H_I64_EQ: return H_I64_EQ_IMM;
-    case H_I64_NE: return H_I64_NE_IMM;
-    case H_I64_LT_S: return H_I64_LT_S_IMM;
-    case H_I64_LT_U: return H_I64_LT_U_IMM;
-    case H_I64_GT_S: return H_I64_GT_S_IMM;
-    case H_I64_GT_U: return H_I64_GT_U_IMM;
-    case H_I64_LE_S: return H_I64_LE_S_IMM;
-    case H_I64_LE_U: return H_I64_LE_U_IMM;
-    case H_I64_GE_S: return H_I64_GE_S_IMM;
-    case H_I64_GE_U: return H_I64_GE_U_IMM;
-    case H_F32_ADD: return H_F32_ADD_IMM;
-    case H_F32_SUB: return H_F32_SUB_IMM;
-    case H_F32_MUL: return H_F32_MUL_IMM;
-    case H_F32_DIV: return H_F32_DIV_IMM;
-    case H_F64_ADD: return H_F64_ADD_IMM;
-    case H_F64_SUB: return H_F64_SUB_IMM;
-    case H_F64_MUL: return H_F64_MUL_IMM;
-    case H_F64_DIV: return H_F64_DIV_IMM;
-    case H_F64_LT: return H_F64_LT_IMM;
-    case H_F64_GT: return H_F64_GT_IMM;
-    case H_F64_LE: return H_F64_LE_IMM;
-    case H_F64_GE: return H_F64_GE_IMM;
-    default: return H_COUNT;
-    }
-}
-
-/* True if h's _IMM form keeps its constant in a cell of its own (64-bit operands). */
-static bool imm_is_wide(Handler h)
-{
-    return (h >= H_I64_ADD_IMM && h <= H_I64_GE_U_IMM) || (h >= H_F64_ADD_IMM && h <= H_F64_GE_IMM);
-}
-
-/* Operations where `K op x` equals `x op K`, so a constant left operand can move right. */
-static bool commutes(Handler h)
-{
-    switch (h) {
-    case H_I32_ADD: case H_I32_MUL: case H_I32_AND: case H_I32_OR: case H_I32_XOR:
-    case H_I32_EQ: case H_I32_NE: case H_I64_ADD: case H_I64_MUL: case H_I64_AND:
-    case H_I64_OR: case H_I64_XOR: case H_I64_EQ: case H_I64_NE: case H_F64_MUL:
-    case H_F64_ADD: case H_F32_MUL: case H_F32_ADD:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* For an i32 comparison h (register or _IMM form): the compare-and-branch that jumps
- * when h is true, or (negate) when it is false. H_COUNT if there is none. */
-static Handler branch_variant(Handler h, bool negate)
-{
-    static const struct { Handler cmp, neg, br, br_imm; bool imm; } t[] = {
-        { H_I32_EQ,   H_I32_NE,   H_BR_IF_I32_EQ,   H_BR_IF_I32_EQ_IMM,   false },
-        { H_I32_NE,   H_I32_EQ,   H_BR_IF_I32_NE,   H_BR_IF_I32_NE_IMM,   false },
-        { H_I32_LT_S, H_I32_GE_S, H_BR_IF_I32_LT_S, H_BR_IF_I32_LT_S_IMM, false },
-        { H_I32_LT_U, H_I32_GE_U, H_BR_IF_I32_LT_U, H_BR_IF_I32_LT_U_IMM, false },
-        { H_I32_GT_S, H_I32_LE_S, H_BR_IF_I32_GT_S, H_BR_IF_I32_GT_S_IMM, false },
-        { H_I32_GT_U, H_I32_LE_U, H_BR_IF_I32_GT_U, H_BR_IF_I32_GT_U_IMM, false },
-        { H_I32_LE_S, H_I32_GT_S, H_BR_IF_I32_LE_S, H_BR_IF_I32_LE_S_IMM, false },
-        { H_I32_LE_U, H_I32_GT_U, H_BR_IF_I32_LE_U, H_BR_IF_I32_LE_U_IMM, false },
-        { H_I32_GE_S, H_I32_LT_S, H_BR_IF_I32_GE_S, H_BR_IF_I32_GE_S_IMM, false },
-        { H_I32_GE_U, H_I32_LT_U, H_BR_IF_I32_GE_U, H_BR_IF_I32_GE_U_IMM, false },
-    };
-    bool imm = false;
-    Handler base = h;
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (imm_variant(t[i].cmp) == h) {
-            base = t[i].cmp;
-            imm = true;
-        }
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        if (t[i].cmp != base)
-            continue;
-        Handler want = negate ? t[i].neg : t[i].cmp;
-        for (size_t j = 0; j < sizeof t / sizeof t[0]; j++)
-            if (t[j].cmp == want)
-                return imm ? t[j].br_imm : t[j].br;
-    }
-    return H_COUNT;
-}
-
-/* Compare-and-branch forms that are not i32 comparisons: f64 comparisons (which have no
- * exact negation, because of NaN) and bit tests. H_COUNT if there is none. */
-static Handler other_branch_variant(Handler h, bool on_false)
-{
-    static const struct { Handler cmp, br_true, br_false; } t[] = {
-        { H_I32_AND_IMM, H_BR_IF_I32_AND_IMM, H_BR_UNLESS_I32_AND_IMM },
-        { H_F64_EQ, H_BR_IF_F64_EQ, H_BR_IF_F64_NE },
-        { H_F64_NE, H_BR_IF_F64_NE, H_BR_IF_F64_EQ },
-        { H_F64_LT, H_BR_IF_F64_LT, H_BR_UNLESS_F64_LT },
-        { H_F64_GT, H_BR_IF_F64_GT, H_BR_UNLESS_F64_GT },
-        { H_F64_LE, H_BR_IF_F64_LE, H_BR_UNLESS_F64_LE },
-        { H_F64_GE, H_BR_IF_F64_GE, H_BR_UNLESS_F64_GE },
-        { H_F64_LT_IMM, H_BR_IF_F64_LT_IMM, H_BR_UNLESS_F64_LT_IMM },
-        { H_F64_GT_IMM, H_BR_IF_F64_GT_IMM, H_BR_UNLESS_F64_GT_IMM },
-        { H_F64_LE_IMM, H_BR_IF_F64_LE_IMM, H_BR_UNLESS_F64_LE_IMM },
-        { H_F64_GE_IMM, H_BR_IF_F64_GE_IMM, H_BR_UNLESS_F64_GE_IMM },
-    };
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (t[i].cmp == h)
-            return on_false ? t[i].br_false : t[i].br_true;
-    return H_COUNT;
-}
-
 /* Emit a conditional branch on the top value (popped): taken when the value is nonzero,
  * or zero if `on_zero`. Fuses a just-emitted comparison. Returns the branch's first cell;
  * its offset cell is *opnd_at. */
@@ -547,10 +412,10 @@ static uint32_t emit_cond_branch(Compiler *c, bool on_zero, uint32_t *opnd_at)
     Entry *top = &c->stack[c->height - 1];
     if (c->last_fresh && top->kind == E_TEMP &&
         c->code[c->last_start + 1].s.a == slot_at(c, c->height - 1)) {
-        Handler fused = branch_variant(c->last_h, on_zero);
+        Handler fused = super_branch(c->last_h, on_zero);
         Cell ops = c->code[c->last_start + 1];
         if (fused != H_COUNT) {
-            bool imm = imm_variant(c->last_h) == H_COUNT;  /* last_h is itself an _IMM op */
+            bool imm = super_imm(c->last_h) == H_COUNT;  /* last_h is itself an _IMM op */
             unemit_last(c);
             c->height--;
             uint32_t at = emit_h(c, fused);
@@ -559,13 +424,13 @@ static uint32_t emit_cond_branch(Compiler *c, bool on_zero, uint32_t *opnd_at)
                 emit_cell(c, ops.si.imm);
             return at;
         }
-        Handler other = other_branch_variant(c->last_h, on_zero);
+        Handler other = super_other_branch(c->last_h, on_zero);
         if (other != H_COUNT) {
             /* Operand cell: A = the compared slot (B of the comparison), B = its other
              * operand, OFF in IMM32; a constant (IMM32 of an AND, or the f64 K cell)
              * moves to cell 2. */
             bool and_imm = c->last_h == H_I32_AND_IMM;
-            bool wide = imm_is_wide(c->last_h);
+            bool wide = super_imm_is_wide(c->last_h);
             uint64_t k = wide ? c->code[c->last_start + 2].u64 : ops.si.imm;
             unemit_last(c);
             c->height--;
@@ -719,10 +584,10 @@ static void compile_local_set(Compiler *c, uint32_t x)
 static void compile_simple(Compiler *c, Handler h, uint32_t nparams, bool result)
 {
     uint32_t b = 0, cc = 0;
-    Handler hi = nparams == 2 ? imm_variant(h) : H_COUNT;
+    Handler hi = nparams == 2 ? super_imm(h) : H_COUNT;
     uint32_t rhs_i = c->height - 1, lhs_i = c->height - 2;
     if (hi != H_COUNT && c->stack[rhs_i].kind != E_CONST && c->stack[lhs_i].kind == E_CONST &&
-        commutes(h)) {
+        super_commutes(h)) {
         rhs_i = c->height - 2;
         lhs_i = c->height - 1;
     }
@@ -741,7 +606,7 @@ static void compile_simple(Compiler *c, Handler h, uint32_t nparams, bool result
     if (hi == H_COUNT) {
         emit_h(c, h);
         emit_op(c, cell_slots(a, b, cc, 0));
-    } else if (imm_is_wide(hi)) {
+    } else if (super_imm_is_wide(hi)) {
         emit_h(c, hi);
         emit_op(c, cell_slots(a, b, 0, 0));
         emit_cell(c, imm);
@@ -750,30 +615,6 @@ static void compile_simple(Compiler *c, Handler h, uint32_t nparams, bool result
         emit_op(c, cell_imm(a, b, (uint32_t)imm));
     }
     c->last_fresh = result;
-}
-
-/* The _ADD form of a load or store (handlers.def), or H_COUNT. */
-static Handler add_variant(Handler h)
-{
-    switch (h) {
-    case H_I32_LOAD: return H_I32_LOAD_ADD;
-    case H_I64_LOAD: return H_I64_LOAD_ADD;
-    case H_F32_LOAD: return H_F32_LOAD_ADD;
-    case H_F64_LOAD: return H_F64_LOAD_ADD;
-    case H_I32_LOAD8_S: return H_I32_LOAD8_S_ADD;
-    case H_I32_LOAD8_U: return H_I32_LOAD8_U_ADD;
-    case H_I32_LOAD16_S: return H_I32_LOAD16_S_ADD;
-    case H_I32_LOAD16_U: return H_I32_LOAD16_U_ADD;
-    case H_I64_LOAD8_U: return H_I64_LOAD8_U_ADD;
-    case H_I64_LOAD32_U: return H_I64_LOAD32_U_ADD;
-    case H_I32_STORE: return H_I32_STORE_ADD;
-    case H_I64_STORE: return H_I64_STORE_ADD;
-    case H_F32_STORE: return H_F32_STORE_ADD;
-    case H_F64_STORE: return H_F64_STORE_ADD;
-    case H_I32_STORE8: return H_I32_STORE8_ADD;
-    case H_I32_STORE16: return H_I32_STORE16_ADD;
-    default: return H_COUNT;
-    }
 }
 
 /* The address operand of a load or store (entry i) as (slot, offset, K):
@@ -810,7 +651,7 @@ static void compile_load_store(Compiler *c, const Instr *in, Handler h)
         if (!lazy_value)
             fused = false;
         uint32_t v = operand(c, c->height - 1);
-        if (fused && add_variant(h) == H_COUNT) {   /* no fused form: redo the add */
+        if (fused && super_add(h) == H_COUNT) {   /* no fused form: redo the add */
             uint32_t t = slot_at(c, c->height - 2);
             emit_h(c, H_I32_ADD_IMM);
             emit_op(c, cell_imm(t, addr, k));
@@ -818,14 +659,14 @@ static void compile_load_store(Compiler *c, const Instr *in, Handler h)
             fused = false;
         }
         c->height -= 2;
-        emit_h(c, fused ? add_variant(h) : h);
+        emit_h(c, fused ? super_add(h) : h);
         emit_op(c, cell_imm(addr, v, offset));
         if (fused)
             emit_cell(c, k);
         return;
     }
     uint32_t addr = address_operand(c, c->height - 1, &offset, &fused, &k);
-    if (fused && add_variant(h) == H_COUNT) {
+    if (fused && super_add(h) == H_COUNT) {
         uint32_t t = slot_at(c, c->height - 1);
         emit_h(c, H_I32_ADD_IMM);
         emit_op(c, cell_imm(t, addr, k));
@@ -834,7 +675,7 @@ static void compile_load_store(Compiler *c, const Instr *in, Handler h)
     }
     c->height--;
     uint32_t a = push_temp(c);
-    emit_h(c, fused ? add_variant(h) : h);
+    emit_h(c, fused ? super_add(h) : h);
     emit_op(c, cell_imm(a, addr, offset));
     if (fused)
         emit_cell(c, k);

@@ -154,6 +154,14 @@ MemoryInst *memory_retain(MemoryInst *m);
 TableInst *table_retain(TableInst *t);
 GlobalInst *global_retain(GlobalInst *g);
 
+/* superinstr.c: the peephole tables of compile.c (H_COUNT: no such form) */
+Handler super_imm(Handler h);                 /* A <- B op constant */
+bool super_imm_is_wide(Handler h);            /* its constant takes a cell of its own */
+bool super_commutes(Handler h);               /* `K op x` is `x op K` */
+Handler super_branch(Handler h, bool negate); /* i32 compare + br_if (negate: + if) */
+Handler super_other_branch(Handler h, bool on_false);  /* f64 compares, bit tests */
+Handler super_add(Handler h);                 /* load/store of an address `x + K` */
+
 /* instance.c */
 bool functype_equal(const FuncType *a, const FuncType *b);
 
