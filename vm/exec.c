@@ -80,8 +80,10 @@ Exec *vm_exec_new(const ExecLimits *limits)
         return NULL;
     e->stack_limit = limits && limits->stack_slots ? limits->stack_slots : VM_DEFAULT_STACK_SLOTS;
     e->max_frames = limits && limits->max_frames ? limits->max_frames : VM_DEFAULT_MAX_FRAMES;
-    e->stack_slots = e->stack_limit < 1024 ? e->stack_limit : 1024;
-    e->frames_cap = e->max_frames < 64 ? e->max_frames : 64;
+    /* Start small and grow on demand (exec_grow_stack): an idle process should cost
+     * little memory (issue 4's goal is under 16 KiB per idle process). */
+    e->stack_slots = e->stack_limit < 256 ? e->stack_limit : 256;
+    e->frames_cap = e->max_frames < 16 ? e->max_frames : 16;
     e->slice = -1;
     e->stack = calloc(e->stack_slots, sizeof(Slot));
     e->frames = calloc(e->frames_cap, sizeof(Frame));
@@ -324,6 +326,16 @@ const Value *vm_exec_results(const Exec *e, uint32_t *n)
 const Trap *vm_exec_trap(const Exec *e)
 {
     return &e->trap;
+}
+
+void vm_exec_set_user(Exec *e, void *user)
+{
+    e->user = user;
+}
+
+void *vm_exec_user(const Exec *e)
+{
+    return e->user;
 }
 
 bool vm_counts_reductions(void)

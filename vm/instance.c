@@ -147,7 +147,7 @@ static bool bind_imports(Instance *inst, const Extern *imports, VmError *err)
     return true;
 }
 
-static bool create_own(Instance *inst, VmError *err)
+static bool create_own(Instance *inst, const InstanceLimits *limits, VmError *err)
 {
     Module *m = inst->module;
     for (uint32_t i = m->nimported_funcs; i < m->nfuncs; i++) {
@@ -165,8 +165,19 @@ static bool create_own(Instance *inst, VmError *err)
             goto no_memory;
     }
     if (m->nmemories > m->nimported_memories) {
-        const Limits *l = &m->memories[0].limits;
-        inst->memory = vm_memory_new(l->min, l->max, l->has_max);
+        Limits l = m->memories[0].limits;
+        uint32_t cap = limits ? limits->max_memory_pages : 0;
+        if (cap && l.min > cap) {
+            err->kind = VM_NO_MEMORY;
+            snprintf(err->message, sizeof err->message,
+                     "memory of %u pages is over the limit of %u pages", l.min, cap);
+            return false;
+        }
+        if (cap && (!l.has_max || l.max > cap)) {
+            l.max = cap;
+            l.has_max = true;
+        }
+        inst->memory = vm_memory_new(l.min, l.max, l.has_max);
         if (!inst->memory)
             goto no_memory;
         inst->has_memory = true;
@@ -239,6 +250,12 @@ static Instance *fail_partial(Instance *inst, VmError *err)
 
 Instance *vm_instantiate(Module *m, const Extern *imports, Exec *exec, VmError *err)
 {
+    return vm_instantiate_limited(m, imports, exec, NULL, err);
+}
+
+Instance *vm_instantiate_limited(Module *m, const Extern *imports, Exec *exec,
+                                 const InstanceLimits *limits, VmError *err)
+{
     memset(err, 0, sizeof *err);
     Instance *inst = calloc(1, sizeof *inst);
     if (!inst)
@@ -262,7 +279,7 @@ Instance *vm_instantiate(Module *m, const Extern *imports, Exec *exec, VmError *
         vm_instance_free(inst);
         goto no_memory;
     }
-    if (!bind_imports(inst, imports, err) || !create_own(inst, err)) {
+    if (!bind_imports(inst, imports, err) || !create_own(inst, limits, err)) {
         vm_instance_free(inst);
         return NULL;
     }

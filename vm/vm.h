@@ -163,6 +163,18 @@ typedef struct VmError {
  * Takes a reference on m. Returns NULL with err filled on failure. */
 Instance *vm_instantiate(Module *m, const Extern *imports, Exec *exec, VmError *err)
     __attribute__((warn_unused_result));
+
+/* Per-instance limits (a process's configuration, issue 4). */
+typedef struct InstanceLimits {
+    uint32_t max_memory_pages;   /* memory 0 never grows past this (0: no limit but the
+                                    module's own maximum); a module whose minimum is
+                                    above it fails to instantiate */
+} InstanceLimits;
+
+/* vm_instantiate with limits (NULL: none). */
+Instance *vm_instantiate_limited(Module *m, const Extern *imports, Exec *exec,
+                                 const InstanceLimits *limits, VmError *err)
+    __attribute__((warn_unused_result));
 void vm_instance_free(Instance *inst);
 
 /* Look up an export by name; false if there is none. */
@@ -200,6 +212,11 @@ void vm_exec_free(Exec *exec);
 /* The slice (reductions per vm_run) used when vm_instantiate runs a start function on
  * this Exec; -1 (the default) for no limit. */
 void vm_exec_set_slice(Exec *exec, int64_t slice);
+
+/* A word of the embedder's, kept with the Exec (the scheduler keeps its Process here, so
+ * host functions can find the process that called them). */
+void vm_exec_set_user(Exec *exec, void *user);
+void *vm_exec_user(const Exec *exec);
 
 /* Prepare a call of f with args (nparams values). The next vm_run starts it. */
 bool vm_exec_call(Exec *exec, Function *f, const Value *args, uint32_t nargs)

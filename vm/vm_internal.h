@@ -128,7 +128,8 @@ struct Exec {
     int host_exit_code;
     Instance *host_caller;        /* set during a host call */
     Cell done_code[1];
-    int64_t slice;                /* budget per run when instantiate runs a start function */            /* where the entry frame returns to: H_DONE */
+    int64_t slice;                /* budget per run when instantiate runs a start function */
+    void *user;                   /* the embedder's word (vm_exec_set_user) */            /* where the entry frame returns to: H_DONE */
 };
 
 /* exec.c */
