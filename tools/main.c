@@ -1,31 +1,40 @@
 /*
- * main.c — the `lvm` command: load a module, instantiate it, run it.
+ * main.c — the `lvm` command: load a module, give it WASI, instantiate it, run it.
  *
- * Where it sits: the outermost layer. It uses loader/ (bytes → Module) and vm/ (Module →
- * Instance → running code) through their public headers only, like any embedder would.
- * WASI and actor processes come later (wasi/, sched/); for now lvm runs modules without
- * imports: `lvm app.wasm` runs the export `_start`, `lvm --invoke NAME app.wasm ARGS…`
- * calls one exported function and prints its results.
+ * Where it sits: the outermost layer. It uses loader/ (bytes → Module), vm/ (Module →
+ * Instance → running code) and wasi/ (the wasi_snapshot_preview1 imports) through their
+ * public headers only, like any embedder would. Options follow Wasmtime's where they
+ * overlap: `lvm [options] app.wasm [args…]` runs the export `_start` with the guest's
+ * argv = app.wasm args…; `--dir HOST[::GUEST]`, `--env KEY[=VALUE]`, `--tcplisten
+ * HOST:PORT` decide what the guest may see (nothing of the host by default);
+ * `--invoke NAME` calls one exported function with ARGS as its parameters and prints
+ * its results.
  *
  * Output of --invoke: one line per result, the value alone, as the Wasm text format
  * writes it: i32/i64 in signed decimal; f32/f64 in the shortest decimal that reads back
  * to the same bits, or inf, -inf, nan, -nan, nan:0x… (a non-canonical payload); refs as
  * null, ref.func or ref.extern N.
  *
- * Exit status: 0 done, 1 the module could not be loaded or instantiated, 2 bad command
+ * Exit status: the guest's proc_exit code (0 if _start returns), 1 the module could not
+ * be loaded or instantiated (or a --dir / --tcplisten could not be opened), 2 bad command
  * line or arguments, 134 the guest trapped (as Wasmtime does).
  *
- * Read next: loader/loader.h, vm/vm.h.
+ * Read next: loader/loader.h, vm/vm.h, wasi/wasi.h.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "loader/loader.h"
 #include "vm/vm.h"
+#include "wasi/wasi.h"
 
 #define LVM_VERSION "0.1.0"
 #define DEFAULT_REDUCTIONS 20000   /* slice size: about five BEAM slices of 4000 */
@@ -38,6 +47,12 @@ typedef struct Options {
     const char *file;        /* the module */
     char **args;             /* everything after the module: the guest's arguments */
     int nargs;
+    WasiPreopen *dirs;       /* --dir, in order: guest fds 3, 4, … */
+    int ndirs;
+    const char **env;        /* --env, as KEY=VALUE */
+    int nenv;
+    const char **listen;     /* --tcplisten HOST:PORT */
+    int nlisten;
 } Options;
 
 static void usage(FILE *f)
@@ -45,9 +60,18 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: lvm [options] app.wasm [args...]\n"
         "\n"
-        "Run a WebAssembly module. Options come before the module; everything after it is\n"
-        "passed to the guest.\n"
+        "Run a WebAssembly module: its _start export, with WASI (wasi_snapshot_preview1).\n"
+        "Options come before the module; everything after it is passed to the guest, whose\n"
+        "argv[0] is app.wasm as written.\n"
         "\n"
+        "  --dir HOST[::GUEST]  let the guest use directory HOST, under the name GUEST\n"
+        "                    (default: HOST as written); repeatable. The guest cannot\n"
+        "                    reach outside it, through .., absolute paths or symlinks\n"
+        "  --env KEY=VALUE   set an environment variable for the guest; --env KEY passes\n"
+        "                    the host's value of KEY. Repeatable. Nothing else of the\n"
+        "                    host environment is visible\n"
+        "  --tcplisten HOST:PORT  listen on a TCP socket and give it to the guest as a\n"
+        "                    preopened socket (fds after the --dir ones); repeatable\n"
         "  --invoke NAME     call the exported function NAME instead of _start; args are\n"
         "                    its parameters (i32/i64: decimal or 0x hex; f32/f64: decimal,\n"
         "                    hex float, inf, -inf, nan, nan:0x...); each result is printed\n"
@@ -60,9 +84,9 @@ static void usage(FILE *f)
         "  --version         print the version and exit\n"
         "  --help            print this help and exit\n"
         "\n"
-        "Without --invoke, the module's _start export runs (modules that import WASI\n"
-        "are not supported yet). Exit status: 0 success, 1 load or link error, 2 usage\n"
-        "error, 134 the guest trapped.\n",
+        "Exit status: the guest's proc_exit code (0 when _start returns), 1 load, link or\n"
+        "setup error, 2 usage error, 134 the guest trapped (message and Wasm backtrace on\n"
+        "stderr).\n",
         DEFAULT_REDUCTIONS);
 }
 
@@ -85,12 +109,76 @@ static const char *option_value(int argc, char **argv, int *i, const char *name)
     return argv[++*i];
 }
 
+/* --dir HOST[::GUEST] */
+static void add_dir(Options *o, const char *v)
+{
+    const char *sep = strstr(v, "::");
+    WasiPreopen *d = &o->dirs[o->ndirs++];
+    d->host_path = v;
+    d->guest_path = v;
+    if (sep) {
+        char *host = strndup(v, (size_t)(sep - v));   /* lives until exit */
+        if (!host) usage_error("out of memory", "");
+        d->host_path = host;
+        d->guest_path = sep + 2;
+    }
+    if (!d->host_path[0] || !d->guest_path[0]) usage_error("--dir wants HOST[::GUEST], not ", v);
+}
+
+/* --env KEY=VALUE, or --env KEY for the host's value of KEY (Wasmtime's rule). */
+static void add_env(Options *o, const char *v)
+{
+    const char *eq = strchr(v, '=');
+    if (eq == v || !v[0]) usage_error("--env wants KEY=VALUE, not ", v);
+    if (eq) {
+        o->env[o->nenv++] = v;
+        return;
+    }
+    const char *val = getenv(v);
+    if (!val) return;   /* not set on the host: not set in the guest either */
+    size_t n = strlen(v) + strlen(val) + 2;
+    char *kv = malloc(n);   /* lives until exit */
+    if (!kv) usage_error("out of memory", "");
+    snprintf(kv, n, "%s=%s", v, val);
+    o->env[o->nenv++] = kv;
+}
+
+/* One option that takes a value; false if argv[*i] is none of them. */
+static bool value_option(int argc, char **argv, int *i, Options *o)
+{
+    const char *v;
+    if ((v = option_value(argc, argv, i, "--invoke"))) {
+        o->invoke = v;
+    } else if ((v = option_value(argc, argv, i, "--dir"))) {
+        add_dir(o, v);
+    } else if ((v = option_value(argc, argv, i, "--env"))) {
+        add_env(o, v);
+    } else if ((v = option_value(argc, argv, i, "--tcplisten"))) {
+        o->listen[o->nlisten++] = v;
+    } else if ((v = option_value(argc, argv, i, "--reductions"))) {
+        char *end;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (errno || end == v || *end || n <= 0)
+            usage_error("--reductions wants a positive integer, not ", v);
+        o->reductions = n;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 static void parse_options(int argc, char **argv, Options *o)
 {
     *o = (Options){ .reductions = DEFAULT_REDUCTIONS };
+    /* each repeatable option appears at most argc times */
+    o->dirs = calloc((size_t)argc, sizeof *o->dirs);
+    o->env = calloc((size_t)argc, sizeof *o->env);
+    o->listen = calloc((size_t)argc, sizeof *o->listen);
+    if (!o->dirs || !o->env || !o->listen) usage_error("out of memory", "");
     int i;
     for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-        const char *a = argv[i], *v;
+        const char *a = argv[i];
         if (strcmp(a, "--") == 0) { i++; break; }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); exit(0); }
         if (strcmp(a, "--version") == 0) { printf("lvm " LVM_VERSION "\n"); exit(0); }
@@ -100,18 +188,7 @@ static void parse_options(int argc, char **argv, Options *o)
                 usage_error("--no-reductions needs a build made with `make REDUCTIONS=0`", "");
             continue;
         }
-        if ((v = option_value(argc, argv, &i, "--invoke"))) {
-            o->invoke = v;
-        } else if ((v = option_value(argc, argv, &i, "--reductions"))) {
-            char *end;
-            errno = 0;
-            long long n = strtoll(v, &end, 10);
-            if (errno || end == v || *end || n <= 0)
-                usage_error("--reductions wants a positive integer, not ", v);
-            o->reductions = n;
-        } else {
-            usage_error("unknown option ", a);
-        }
+        if (!value_option(argc, argv, &i, o)) usage_error("unknown option ", a);
     }
     if (i >= argc) usage_error("no module file given", "");
     o->file = argv[i];
@@ -323,35 +400,104 @@ static void print_trap(const Trap *trap)
     vm_trap_print(trap, stderr);
 }
 
-/* No host functions exist yet, so a module with imports cannot be linked. Returns the
- * exit status (0 if instantiated). */
-static int instantiate(const Options *o, Module *m, Exec *exec, Instance **out)
+/* The exit status for a run that ended in a trap: proc_exit's code, or 134. */
+static int trap_status(const Trap *trap)
 {
+    if (trap->kind == TRAP_EXIT) return trap->exit_code & 0xff;   /* as the shell sees it */
+    print_trap(trap);
+    return EXIT_TRAP;
+}
+
+/* ---- WASI ---------------------------------------------------------------------------------- */
+
+/* --tcplisten HOST:PORT ([v6addr]:PORT too): a bound, listening socket, or -1 after
+ * saying why. */
+static int listen_on(const char *spec)
+{
+    const char *colon = strrchr(spec, ':');
+    if (!colon || colon == spec || !colon[1]) {
+        fprintf(stderr, "lvm: --tcplisten wants HOST:PORT, not %s\n", spec);
+        return -1;
+    }
+    bool v6 = spec[0] == '[' && colon[-1] == ']';
+    char *host = strndup(spec + v6, (size_t)(colon - spec) - 2 * v6);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE }, *ai = NULL;
+    int e = host ? getaddrinfo(host, colon + 1, &hints, &ai) : EAI_MEMORY;
+    free(host);
+    if (e) {
+        fprintf(stderr, "lvm: --tcplisten %s: %s\n", spec, gai_strerror(e));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol), one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        fprintf(stderr, "lvm: --tcplisten %s: %s\n", spec, strerror(errno));
+        if (fd >= 0) close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+/* The guest's world: argv = the module's name as given, then its arguments; only the
+ * --env variables; stdio; the --dir directories, then the --tcplisten sockets. */
+static WasiCtx *make_wasi(const Options *o, int *sockets)
+{
+    const char **argv = calloc((size_t)o->nargs + 1, sizeof *argv);
+    if (!argv) return NULL;
+    argv[0] = o->file;
+    for (int i = 0; i < o->nargs; i++) argv[i + 1] = o->args[i];
+    for (int i = 0; i < o->nlisten; i++)
+        if ((sockets[i] = listen_on(o->listen[i])) < 0) {
+            free(argv);
+            return NULL;
+        }
+    WasiConfig cfg = { .argc = o->nargs + 1, .argv = argv, .nenv = o->nenv, .env = o->env,
+                       .npreopens = o->ndirs, .preopens = o->dirs, .nsockets = o->nlisten,
+                       .sockets = sockets, .stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2 };
+    char err[300];
+    WasiCtx *ctx = wasi_new(&cfg, err, sizeof err);
+    if (!ctx) fprintf(stderr, "lvm: %s\n", err);
+    free(argv);
+    return ctx;
+}
+
+/* Bind every import (WASI only, so far) and instantiate, which runs a start function.
+ * Returns the exit status (0 if instantiated). */
+static int instantiate(const Options *o, Module *m, Exec *exec, WasiCtx *wasi, Instance **out)
+{
+    Extern *imports = calloc((size_t)m->nimports + 1, sizeof *imports);
+    if (!imports) {
+        fprintf(stderr, "lvm: out of memory\n");
+        return 1;
+    }
     for (uint32_t i = 0; i < m->nimports; i++) {
         const Import *imp = &m->imports[i];
-        if (strcmp(imp->module.str, "wasi_snapshot_preview1") == 0) {
-            fprintf(stderr, "lvm: %s: WASI is not supported yet (the module imports %s.%s)\n",
-                    o->file, imp->module.str, imp->name.str);
+        char err[300];
+        if (!wasi_is_import(imp)) {
+            fprintf(stderr, "lvm: %s: unknown import %s.%s (%s)\n", o->file, imp->module.str,
+                    imp->name.str, kind_name(imp->kind));
+            free(imports);
+            return 1;
+        }
+        if (!wasi_resolve(wasi, m, imp, &imports[i], err, sizeof err)) {
+            fprintf(stderr, "lvm: %s: %s\n", o->file, err);
+            free(imports);
             return 1;
         }
     }
-    if (m->nimports > 0) {
-        const Import *imp = &m->imports[0];
-        fprintf(stderr, "lvm: %s: unknown import %s.%s (%s)\n", o->file, imp->module.str,
-                imp->name.str, kind_name(imp->kind));
-        return 1;
-    }
     VmError err;
-    *out = vm_instantiate(m, NULL, exec, &err);
+    *out = vm_instantiate(m, imports, exec, &err);
+    free(imports);
     if (*out) return 0;
     vm_instance_free(err.partial);   /* (only set when tables are imported) */
-    if (err.kind == VM_TRAP) {
-        print_trap(&err.trap);   /* frames carry copies of names: safe after the free */
-        return EXIT_TRAP;
-    }
+    if (err.kind == VM_TRAP) return trap_status(&err.trap);   /* names are copies: safe */
     fprintf(stderr, "lvm: %s: %s\n", o->file, err.message);
     return 1;
 }
+
+/* ---- Running ---------------------------------------------------------------------------------- */
 
 /* Call f with the command line's arguments; print the results if `print`. */
 static int call(const Options *o, Exec *exec, Function *f, const char *name, bool print)
@@ -381,8 +527,7 @@ static int call(const Options *o, Exec *exec, Function *f, const char *name, boo
         }
     }
     if (vm_invoke(exec, f, args, nparams, res, o->reductions) == RUN_TRAP) {
-        print_trap(vm_exec_trap(exec));
-        status = EXIT_TRAP;
+        status = trap_status(vm_exec_trap(exec));
         goto done;
     }
     for (uint32_t i = 0; print && i < nresults; i++) print_value(results[i], res[i]);
@@ -404,7 +549,7 @@ static int run(const Options *o, Instance *inst, Exec *exec)
         return 1;
     }
     if (!o->invoke) {
-        /* WASI will give _start its arguments; until then they are not used. */
+        /* _start takes no parameters: the arguments went to WASI's argv */
         Options none = *o;
         none.nargs = 0;
         return call(&none, exec, ext.u.func, name, false);
@@ -416,21 +561,28 @@ int main(int argc, char **argv)
 {
     Options o;
     parse_options(argc, argv, &o);
+    /* A write to a closed pipe or socket is EPIPE for the guest, not death (Wasmtime). */
+    signal(SIGPIPE, SIG_IGN);
     Module *m = load(o.file);
     if (!m) return 1;
+    int *sockets = calloc((size_t)o.nlisten + 1, sizeof *sockets);
     Exec *exec = vm_exec_new(NULL);
-    if (!exec) {
-        fprintf(stderr, "lvm: out of memory\n");
-        loader_release(m);
-        return 1;
+    WasiCtx *wasi = sockets && exec ? make_wasi(&o, sockets) : NULL;
+    int status = 1;
+    if (!sockets || !exec) fprintf(stderr, "lvm: out of memory\n");
+    if (wasi) {
+        vm_exec_set_slice(exec, o.reductions);
+        Instance *inst = NULL;
+        status = instantiate(&o, m, exec, wasi, &inst);
+        if (inst) status = run(&o, inst, exec);
+        if (inst) vm_instance_free(inst);
+        if (o.stats)
+            fprintf(stderr, "reductions: %llu\n", (unsigned long long)vm_exec_reductions(exec));
     }
-    vm_exec_set_slice(exec, o.reductions);
-    Instance *inst = NULL;
-    int status = instantiate(&o, m, exec, &inst);
-    if (inst) status = run(&o, inst, exec);
-    if (inst) vm_instance_free(inst);
-    if (o.stats)
-        fprintf(stderr, "reductions: %llu\n", (unsigned long long)vm_exec_reductions(exec));
+    wasi_free(wasi);
+    for (int i = 0; sockets && i < o.nlisten; i++)
+        if (sockets[i] > 0) close(sockets[i]);
+    free(sockets);
     vm_exec_free(exec);
     loader_release(m);
     fflush(stdout);
