@@ -123,22 +123,59 @@ uint32_t wasi_iovecs(WasiCall *c, uint32_t iovs, uint32_t count, struct iovec *o
 
 /* ---- the fd table ------------------------------------------------------------------------ */
 
+uint64_t wasi_type_rights(uint8_t filetype)
+{
+    switch (filetype) {
+    case WASI_FILETYPE_REGULAR_FILE: return WASI_RIGHTS_FILE;
+    case WASI_FILETYPE_DIRECTORY: return WASI_RIGHTS_DIR;
+    case WASI_FILETYPE_SOCKET_STREAM:
+    case WASI_FILETYPE_SOCKET_DGRAM: return WASI_RIGHTS_SOCKET;
+    }
+    return WASI_RIGHTS_STREAM;
+}
+
+/* A right missing because the guest gave it up (or never asked for it) is ENOTCAPABLE;
+ * one this kind of file can never have gets the error the operation would give on it
+ * (as Wasmtime does): seeking a pipe is ESPIPE, a path operation on a file ENOTDIR,
+ * reading a directory EBADF. */
+static uint32_t missing(const WasiFd *f, uint64_t rights)
+{
+    if (rights & wasi_type_rights(f->filetype)) return WASI_ENOTCAPABLE;
+    if ((rights & (WASI_RIGHT_FD_SEEK | WASI_RIGHT_FD_TELL)) &&
+        f->filetype != WASI_FILETYPE_DIRECTORY)
+        return WASI_ESPIPE;
+    if (rights & (WASI_RIGHTS_DIR & ~WASI_RIGHTS_FILE)) return WASI_ENOTDIR;
+    return WASI_EBADF;
+}
+
 uint32_t wasi_fd_get(WasiCtx *ctx, uint32_t fd, uint64_t rights, WasiFd **out)
 {
     if (fd >= ctx->nfds || !ctx->fds[fd].used) return WASI_EBADF;
     WasiFd *f = &ctx->fds[fd];
-    if ((f->rights_base & rights) != rights) return WASI_ENOTCAPABLE;
+    if ((f->rights_base & rights) != rights) return missing(f, rights & ~f->rights_base);
     *out = f;
     return WASI_ESUCCESS;
 }
 
+/* The first free slot from `from` on, or nfds. */
+static uint32_t free_slot(WasiCtx *ctx, uint32_t from)
+{
+    for (uint32_t i = from; i < ctx->nfds; i++)
+        if (!ctx->fds[i].used) return i;
+    return ctx->nfds;
+}
+
+/* New numbers go up (like Wasmtime's table), so a closed fd's number is not handed out
+ * again at once and a stale fd is EBADF rather than somebody else's file; at the top of
+ * the table the search starts again from 0. */
 uint32_t wasi_fd_insert(WasiCtx *ctx, const WasiFd *f, uint32_t *guest)
 {
-    uint32_t i;
-    for (i = 0; i < ctx->nfds && ctx->fds[i].used; i++) {}
+    uint32_t i = free_slot(ctx, ctx->next_fd);
+    if (i == ctx->nfds && ctx->nfds >= WASI_MAX_FDS) i = free_slot(ctx, 0);
     if (i == ctx->nfds) {
         if (ctx->nfds >= WASI_MAX_FDS) return WASI_EMFILE;
         uint32_t cap = ctx->nfds ? ctx->nfds * 2 : 8;
+        if (cap > WASI_MAX_FDS) cap = WASI_MAX_FDS;
         WasiFd *nf = realloc(ctx->fds, cap * sizeof *nf);
         if (!nf) return WASI_ENOMEM;
         memset(nf + ctx->nfds, 0, (cap - ctx->nfds) * sizeof *nf);
@@ -147,6 +184,7 @@ uint32_t wasi_fd_insert(WasiCtx *ctx, const WasiFd *f, uint32_t *guest)
     }
     ctx->fds[i] = *f;
     ctx->fds[i].used = true;
+    ctx->next_fd = i + 1;
     *guest = i;
     return WASI_ESUCCESS;
 }
@@ -267,6 +305,7 @@ static bool fill_fds(WasiCtx *ctx, const WasiConfig *cfg, char *err, size_t errl
         return false;
     }
     ctx->nfds = n;
+    ctx->next_fd = n;
     int stdio[3] = { cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd };
     for (uint32_t i = 0; i < 3; i++) {
         WasiFd f = borrowed_fd(stdio[i]);

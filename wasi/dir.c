@@ -8,11 +8,14 @@
  * d_next u64 @0, d_ino u64 @8, d_namlen u32 @16, d_type u8 @20, then the name without
  * NUL), the last one cut off where buf ends; a guest that sees bufused == len asks again
  * with the d_next of the last entry it read whole. So a cookie must name a position in
- * the listing that stays valid between calls. The kernel has exactly that: d_off of each
- * linux_dirent64 is the position after the entry, which lseek() on the directory accepts
- * (that is how telldir/seekdir work), and position 0 is the start. So cookie = d_off,
- * and each call is lseek(cookie) + getdents64 in a fixed 32 KiB host buffer, whatever the
- * guest's buffer size. "." and ".." are listed, as the kernel lists them.
+ * the listing that stays valid between calls — and it must fit in 32 bits, because
+ * wasi-libc's telldir() returns it as a `long`. The kernel's own positions (d_off of
+ * getdents64) are 63-bit hashes on ext4, so they cannot be cookies. As in Wasmtime, the
+ * cookie is the entry's number instead: entry k has d_next = k + 1, and 0 is the start.
+ * To start at cookie k we lseek the directory to a known (entry number, d_off) pair —
+ * the start, or the entry where the previous call stopped, kept in the WasiFd — and skip
+ * forward; a guest listing a directory from start to end thus reads it once. "." and
+ * ".." are listed, as the kernel lists them.
  *
  * Read next: path.c.
  */
@@ -52,13 +55,14 @@ static uint8_t dirent_type(int dir, const struct host_dirent *d)
     return wasi_filetype(st.st_mode, -1);
 }
 
-/* Append one entry to out[0..len) at *used, cut off at len. False once out is full. */
-static bool put_dirent(int dir, const struct host_dirent *d, uint8_t *out, uint32_t len,
-                       uint32_t *used)
+/* Append one entry (number k) to out[0..len) at *used, cut off at len. False once out
+ * is full. */
+static bool put_dirent(int dir, const struct host_dirent *d, uint64_t k, uint8_t *out,
+                       uint32_t len, uint32_t *used)
 {
     uint8_t rec[24] = { 0 };
     uint32_t namlen = (uint32_t)strlen(d->d_name);
-    put_u64(rec, (uint64_t)d->d_off);
+    put_u64(rec, k + 1);
     put_u64(rec + 8, d->d_ino);
     put_u32(rec + 16, namlen);
     put_u8(rec + 20, dirent_type(dir, d));
@@ -72,31 +76,67 @@ static bool put_dirent(int dir, const struct host_dirent *d, uint8_t *out, uint3
     return *used < len;
 }
 
+static _Thread_local char host_buf[32768] __attribute__((aligned(8)));
+
+/* Position the directory at entry number `cookie` (or its end, if it has fewer). */
+static uint32_t seek_entry(WasiFd *f, uint64_t cookie)
+{
+    uint64_t k = 0;
+    int64_t off = 0;
+    if (f->dir_cookie && f->dir_cookie <= cookie) {
+        k = f->dir_cookie;
+        off = f->dir_off;
+    }
+    while (k < cookie) {
+        if (lseek(f->host, (off_t)off, SEEK_SET) < 0) return wasi_errno(errno);
+        ssize_t n = getdents64(f->host, host_buf, sizeof host_buf);
+        if (n < 0) return wasi_errno(errno);
+        if (n == 0) break;
+        for (ssize_t at = 0; at < n && k < cookie; k++) {
+            const struct host_dirent *d = (const struct host_dirent *)(host_buf + at);
+            off = d->d_off;
+            at += d->d_reclen;
+        }
+    }
+    if (lseek(f->host, (off_t)off, SEEK_SET) < 0) return wasi_errno(errno);
+    f->dir_cookie = k;
+    f->dir_off = off;
+    return WASI_ESUCCESS;
+}
+
+/* Fill out[0..len) from entry f->dir_cookie on; remembers where it stopped. */
+static uint32_t fill(WasiFd *f, uint8_t *out, uint32_t len, uint32_t *used)
+{
+    uint64_t k = f->dir_cookie;
+    int64_t off = f->dir_off;
+    bool room = len > 0;
+    while (room) {
+        ssize_t n = getdents64(f->host, host_buf, sizeof host_buf);
+        if (n < 0) return wasi_errno(errno);
+        if (n == 0) break;
+        for (ssize_t at = 0; at < n && room; k++) {
+            const struct host_dirent *d = (const struct host_dirent *)(host_buf + at);
+            f->dir_cookie = k;      /* the last entry written starts at off */
+            f->dir_off = off;
+            room = put_dirent(f->host, d, k, out, len, used);
+            off = d->d_off;
+            at += d->d_reclen;
+        }
+    }
+    return WASI_ESUCCESS;
+}
+
 /* fd_readdir(fd, buf, buf_len, cookie, bufused) */
 WASI_IMPL(wasi_fd_readdir)
 {
     WasiFd *f;
     uint32_t r = wasi_fd_get(c->ctx, ARG32(0), WASI_RIGHT_FD_READDIR, &f);
     if (r) return r;
-    uint32_t buf = ARG32(1), len = ARG32(2);
-    uint64_t cookie = ARG64(3);
+    uint32_t buf = ARG32(1), len = ARG32(2), used = 0;
     if (!guest_range(c, buf, len) || !guest_range(c, ARG32(4), 4)) return WASI_EFAULT;
     if (f->filetype != WASI_FILETYPE_DIRECTORY) return WASI_ENOTDIR;
-    if (cookie > INT64_MAX || lseek(f->host, (off_t)cookie, SEEK_SET) < 0)
-        return WASI_EINVAL;   /* not a cookie we gave out */
-    static _Thread_local char host[32768] __attribute__((aligned(8)));
-    uint32_t used = 0;
-    bool room = len > 0;
-    while (room) {
-        ssize_t n = getdents64(f->host, host, sizeof host);
-        if (n < 0) return wasi_errno(errno);
-        if (n == 0) break;
-        for (ssize_t at = 0; at < n && room;) {
-            const struct host_dirent *d = (const struct host_dirent *)(host + at);
-            room = put_dirent(f->host, d, guest_ptr(c, buf), len, &used);
-            at += d->d_reclen;
-        }
-    }
+    if ((r = seek_entry(f, ARG64(3))) || (r = fill(f, guest_ptr(c, buf), len, &used)))
+        return r;
     put_u32(guest_ptr(c, ARG32(4)), used);
     return WASI_ESUCCESS;
 }

@@ -61,7 +61,11 @@ static int open_flags(uint32_t dirflags, uint32_t oflags, uint64_t base, uint32_
     if (oflags & WASI_OFLAG_DIRECTORY) fl |= O_DIRECTORY;
     if (!(dirflags & WASI_LOOKUP_SYMLINK_FOLLOW)) fl |= O_NOFOLLOW;
     bool rd = base & WASI_RIGHTS_READING, wr = base & WASI_RIGHTS_WRITING;
-    if (!(oflags & WASI_OFLAG_DIRECTORY) && wr) fl |= rd ? O_RDWR : O_WRONLY;
+    /* O_DIRECTORY with directory rights (ALL_RIGHTS, say) asks for "whatever applies",
+     * so it opens for reading; writing rights alone on a directory are EISDIR, as
+     * open(2) says. */
+    bool dir_rights = base & (WASI_RIGHTS_DIR & ~WASI_RIGHTS_FILE);
+    if (wr && !((oflags & WASI_OFLAG_DIRECTORY) && dir_rights)) fl |= rd ? O_RDWR : O_WRONLY;
     if (fdflags & WASI_FDFLAG_APPEND) fl |= O_APPEND;
     if (fdflags & WASI_FDFLAG_DSYNC) fl |= O_DSYNC;
     if (fdflags & WASI_FDFLAG_SYNC) fl |= O_SYNC;
@@ -70,21 +74,10 @@ static int open_flags(uint32_t dirflags, uint32_t oflags, uint64_t base, uint32_
     return fl;
 }
 
-/* The most an fd of this type can do. */
-static uint64_t type_rights(uint8_t filetype)
-{
-    switch (filetype) {
-    case WASI_FILETYPE_REGULAR_FILE: return WASI_RIGHTS_FILE;
-    case WASI_FILETYPE_DIRECTORY: return WASI_RIGHTS_DIR;
-    case WASI_FILETYPE_SOCKET_STREAM:
-    case WASI_FILETYPE_SOCKET_DGRAM: return WASI_RIGHTS_SOCKET;
-    }
-    return WASI_RIGHTS_STREAM;
-}
-
 /* path_open(fd, dirflags, path, path_len, oflags, rights_base, rights_inheriting,
  * fdflags, opened_fd). The new fd's rights are those asked for, within what the
- * directory may hand down (its inheriting rights) and what its type can do. */
+ * directory may hand down (its inheriting rights) and what its type can do; asking for
+ * more is not an error (the spec lets us drop rights), the fd just lacks them. */
 WASI_IMPL(wasi_path_open)
 {
     uint32_t oflags = ARG32(4), fdflags = ARG32(7), out = ARG32(8);
@@ -101,8 +94,8 @@ WASI_IMPL(wasi_path_open)
     if (!guest_range(c, out, 4)) return WASI_EFAULT;
     if ((r = wasi_guest_path(c, ARG32(2), ARG32(3), &path))) return r;
     int host;
-    r = wasi_sandbox_open(c->ctx, d->host, path,
-                          open_flags(ARG32(1), oflags, base, fdflags), 0666, &host);
+    r = wasi_sandbox_open(c->ctx, d->host, path, open_flags(ARG32(1), oflags, base, fdflags),
+                          0666, &host);
     free(path);
     if (r) return r;
     struct stat st;
@@ -113,7 +106,11 @@ WASI_IMPL(wasi_path_open)
     }
     WasiFd f = { .host = host, .owned = true, .filetype = wasi_filetype(st.st_mode, host),
                  .flags = (uint16_t)fdflags };
-    f.rights_base = base & d->rights_inheriting & type_rights(f.filetype);
+    /* A directory opened without asking for any directory right (rights 0, as many
+     * callers pass) gets all the directory may hand down, as in Wasmtime. */
+    if (f.filetype == WASI_FILETYPE_DIRECTORY && !(base & (WASI_RIGHTS_DIR & ~WASI_RIGHTS_FILE)))
+        base = WASI_RIGHTS_DIR;
+    f.rights_base = base & d->rights_inheriting & wasi_type_rights(f.filetype);
     f.rights_inheriting = inh & d->rights_inheriting;
     uint32_t fd;
     if ((r = wasi_fd_insert(c->ctx, &f, &fd))) {   /* d may have moved: not used below */

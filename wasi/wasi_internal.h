@@ -151,6 +151,8 @@ typedef struct WasiFd {
     uint16_t flags;       /* fdflags as the guest set them (NONBLOCK is ours, not the host's) */
     uint64_t rights_base, rights_inheriting;
     char *preopen;        /* guest name of a preopened directory, else NULL */
+    uint64_t dir_cookie;  /* fd_readdir: entry number dir_cookie starts at host offset */
+    int64_t dir_off;      /* dir_off (a d_off of getdents64) — where to resume cheaply */
 } WasiFd;
 
 #define WASI_MAX_FDS 65536      /* per context: above this path_open says EMFILE */
@@ -170,6 +172,7 @@ struct WasiCtx {
     size_t argv_bytes, env_bytes;       /* sum of strlen + 1 */
     WasiFd *fds;
     uint32_t nfds;                      /* slots in fds (used or not) */
+    uint32_t next_fd;                   /* where the search for a free number starts */
     bool no_openat2;                    /* force the component walk (sandbox.c) */
     Function *funcs[WASI_NFUNCS];
     WasiBinding bindings[WASI_NFUNCS];
@@ -227,7 +230,8 @@ uint32_t wasi_store_u64(WasiCall *c, uint32_t ptr, uint64_t v);
 uint32_t wasi_errno(int host_errno);
 
 /* The fd slot if fd is open and has every right in `rights`: WASI_EBADF if it is not
- * open, WASI_ENOTCAPABLE if a right is missing. */
+ * open, WASI_ENOTCAPABLE if a right is missing that its kind of file could have, else
+ * the error the operation gives on that kind of file (ESPIPE, ENOTDIR, EBADF). */
 uint32_t wasi_fd_get(WasiCtx *ctx, uint32_t fd, uint64_t rights, WasiFd **out);
 
 /* Put host fd in the lowest free slot; *guest gets its number. WASI_EMFILE if full. */
@@ -235,6 +239,9 @@ uint32_t wasi_fd_insert(WasiCtx *ctx, const WasiFd *f, uint32_t *guest);
 
 /* Release a slot (closing the host fd if owned). */
 void wasi_fd_release(WasiFd *f);
+
+/* The most an fd of this type can do. */
+uint64_t wasi_type_rights(uint8_t filetype);
 
 /* stat → WASI filetype. */
 uint8_t wasi_filetype(mode_t mode, int host_fd);
