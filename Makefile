@@ -44,7 +44,7 @@ endif
 CFLAGS  += $(CFLAGS_BASE)
 LDLIBS  += -lxxhash -lm -lpthread
 
-LIB_SRCS  = $(wildcard loader/*.c) $(wildcard vm/*.c) $(wildcard wasi/*.c)
+LIB_SRCS  = $(wildcard loader/*.c) $(wildcard vm/*.c) $(wildcard sched/*.c) $(wildcard hostfns/*.c) $(wildcard wasi/*.c)
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LVM_OBJS  = $(BUILD)/tools/main.o
 SPEC_OBJS = $(BUILD)/tests/spec/runner.o

@@ -340,6 +340,16 @@ bool vm_instance_export(Instance *inst, const char *name, Extern *out)
 
 const Module *vm_instance_module(const Instance *inst) { return inst->module; }
 
+Function *vm_instance_table_func(Instance *inst, uint32_t table, uint32_t index)
+{
+    if (table >= inst->module->ntables)
+        return NULL;
+    TableInst *t = inst->tables[table];
+    if (t->elem != VT_FUNCREF || index >= t->size)
+        return NULL;
+    return (Function *)(uintptr_t)t->elems[index];
+}
+
 MemoryInst *vm_instance_memory(Instance *inst)
 {
     return inst->has_memory ? inst->memory : NULL;

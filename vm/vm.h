@@ -180,6 +180,10 @@ void vm_instance_free(Instance *inst);
 /* Look up an export by name; false if there is none. */
 bool vm_instance_export(Instance *inst, const char *name, Extern *out);
 const Module *vm_instance_module(const Instance *inst);
+
+/* The function at `index` of table `table`, or NULL (out of range, null, or an externref
+ * table): what a C function pointer in the guest designates. */
+Function *vm_instance_table_func(Instance *inst, uint32_t table, uint32_t index);
 MemoryInst *vm_instance_memory(Instance *inst);   /* memory 0, or NULL */
 
 /* The type of a function (params then results), for callers that marshal arguments. */

@@ -1,0 +1,644 @@
+/*
+ * process.c — a process's life: the pid table, spawn, links, monitors, exit signals,
+ * names, and the end (process_exit). Erlang's semantics (issue 4): links are
+ * bidirectional; when a process ends with a reason other than normal, each linked process
+ * dies with the same reason unless it traps exits, in which case it gets a TAG_EXIT
+ * message instead; a monitor gets one TAG_DOWN message; EXIT_KILLED sent by sched_kill
+ * cannot be trapped.
+ *
+ * Locking: a process's own `lock` guards its links, monitors, trap_exit and exiting flag.
+ * Two processes' locks are taken together only in sched_link, in pid order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../loader/loader.h"
+#include "sched_internal.h"
+
+/* ---- The pid table: chained hashing under one mutex ------------------------------------ */
+
+static size_t bucket(const Sched *s, uint64_t pid)
+{
+    return (size_t)((pid * 0x9E3779B97F4A7C15ull) >> 20) & (s->table_cap - 1);
+}
+
+static bool table_grow(Sched *s)
+{
+    size_t cap = s->table_cap ? s->table_cap * 2 : 1024;
+    Process **t = calloc(cap, sizeof *t);
+    if (!t)
+        return false;
+    Process **old = s->table;
+    size_t oldcap = s->table_cap;
+    s->table = t;
+    s->table_cap = cap;
+    for (size_t i = 0; i < oldcap; i++)
+        for (Process *p = old[i], *next; p; p = next) {
+            next = p->hash_next;
+            size_t b = bucket(s, p->pid);
+            p->hash_next = t[b];
+            t[b] = p;
+        }
+    free(old);
+    return true;
+}
+
+bool table_insert(Sched *s, Process *p)
+{
+    pthread_mutex_lock(&s->table_lock);
+    if ((s->table_n + 1) * 2 > s->table_cap && !table_grow(s)) {
+        pthread_mutex_unlock(&s->table_lock);
+        return false;
+    }
+    size_t b = bucket(s, p->pid);
+    p->hash_next = s->table[b];
+    s->table[b] = p;
+    s->table_n++;
+    pthread_mutex_unlock(&s->table_lock);
+    return true;
+}
+
+void table_remove(Sched *s, uint64_t pid)
+{
+    pthread_mutex_lock(&s->table_lock);
+    for (Process **pp = &s->table[bucket(s, pid)]; *pp; pp = &(*pp)->hash_next)
+        if ((*pp)->pid == pid) {
+            *pp = (*pp)->hash_next;
+            s->table_n--;
+            break;
+        }
+    pthread_mutex_unlock(&s->table_lock);
+}
+
+Process *process_lookup(Sched *s, uint64_t pid)
+{
+    Process *found = NULL;
+    pthread_mutex_lock(&s->table_lock);
+    if (s->table_cap)
+        for (Process *p = s->table[bucket(s, pid)]; p; p = p->hash_next)
+            if (p->pid == pid) {
+                atomic_fetch_add(&p->refs, 1);
+                found = p;
+                break;
+            }
+    pthread_mutex_unlock(&s->table_lock);
+    return found;
+}
+
+/* ---- Freeing --------------------------------------------------------------------------- */
+
+static void free_resources(Process *p)
+{
+    for (int i = 0; i < LOCAL_COUNT; i++)
+        if (p->local[i] && p->local_free[i]) {
+            p->local_free[i](p->local[i]);
+            p->local[i] = NULL;
+        }
+    vm_instance_free(p->inst);
+    p->inst = NULL;
+    vm_exec_free(p->exec);
+    p->exec = NULL;
+    if (p->module)
+        loader_release(p->module);
+    p->module = NULL;
+}
+
+void process_release(Process *p)
+{
+    if (atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    free_resources(p);
+    mailbox_free(&p->mbox);
+    free(p->links);
+    free(p->watchers);
+    free(p->watching);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+/* ---- Small sets ---------------------------------------------------------------------------- */
+
+static bool add_pid(uint64_t **v, uint32_t *n, uint32_t *cap, uint64_t pid)
+{
+    for (uint32_t i = 0; i < *n; i++)
+        if ((*v)[i] == pid)
+            return true;
+    if (*n == *cap) {
+        uint32_t c = *cap ? *cap * 2 : 4;
+        uint64_t *nv = realloc(*v, c * sizeof *nv);
+        if (!nv)
+            return false;
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = pid;
+    return true;
+}
+
+static void remove_pid(uint64_t *v, uint32_t *n, uint64_t pid)
+{
+    for (uint32_t i = 0; i < *n; i++)
+        if (v[i] == pid) {
+            v[i] = v[--*n];
+            return;
+        }
+}
+
+static bool add_monitor(Monitor **v, uint32_t *n, uint32_t *cap, Monitor m)
+{
+    if (*n == *cap) {
+        uint32_t c = *cap ? *cap * 2 : 4;
+        Monitor *nv = realloc(*v, c * sizeof *nv);
+        if (!nv)
+            return false;
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = m;
+    return true;
+}
+
+static bool remove_monitor(Monitor *v, uint32_t *n, uint64_t ref, Monitor *out)
+{
+    for (uint32_t i = 0; i < *n; i++)
+        if (v[i].ref == ref) {
+            if (out)
+                *out = v[i];
+            v[i] = v[--*n];
+            return true;
+        }
+    return false;
+}
+
+/* ---- Messages the VM sends ------------------------------------------------------------------ */
+
+static void put_u64(uint8_t *b, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));   /* little-endian, as the guest reads it */
+}
+
+static void put_u32(uint8_t *b, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void deliver(Process *to, Message *m)
+{
+    if (!m)
+        return;
+    mailbox_push(&to->mbox, m);
+    atomic_fetch_add(&to->sched->n_messages, 1);
+    sched_wake(to);
+}
+
+static void send_down(Process *to, uint64_t ref, uint64_t pid, int32_t reason)
+{
+    uint8_t b[20];
+    put_u64(b, ref);
+    put_u64(b + 8, pid);
+    put_u32(b + 16, (uint32_t)reason);
+    deliver(to, message_new(TAG_DOWN, pid, b, sizeof b));
+}
+
+static void kill_with(Process *p, int32_t reason)
+{
+    int32_t none = -1;
+    atomic_compare_exchange_strong(&p->kill_reason, &none, reason);   /* the first reason wins */
+    sched_wake(p);
+}
+
+void process_signal(Process *p, uint64_t from, int32_t reason, bool from_link)
+{
+    if (!from_link && reason == EXIT_KILLED) {
+        kill_with(p, EXIT_KILLED);
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    bool trapping = p->trap_exit && !p->exiting;
+    pthread_mutex_unlock(&p->lock);
+    if (trapping) {
+        uint8_t b[12];
+        put_u64(b, from);
+        put_u32(b + 8, (uint32_t)reason);
+        deliver(p, message_new(TAG_EXIT, from, b, sizeof b));
+    } else if (reason != EXIT_NORMAL) {
+        kill_with(p, reason);
+    }
+}
+
+/* ---- Spawn ------------------------------------------------------------------------------- */
+
+static bool bind_imports(Sched *s, Process *p, Process *parent, Extern *ext, char *err, size_t len)
+{
+    const Module *m = p->module;
+    for (uint32_t i = 0; i < m->nimports; i++) {
+        const Import *imp = &m->imports[i];
+        uint32_t need = strcmp(imp->module.str, "lvm") == 0 ? NS_LVM
+                      : strcmp(imp->module.str, "wasi_snapshot_preview1") == 0 ? NS_WASI : 0;
+        if (need && !(p->config.namespaces & need)) {
+            snprintf(err, len, "not permitted: the module imports %s.%s", imp->module.str,
+                     imp->name.str);
+            return false;
+        }
+        if (!s->cfg.resolver ||
+            !s->cfg.resolver(s->cfg.resolver_env, p, parent, m, imp, &ext[i], err, len)) {
+            if (!s->cfg.resolver)
+                snprintf(err, len, "unknown import %s.%s", imp->module.str, imp->name.str);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Instantiate and prepare the first call; false with err on failure. */
+static bool start_process(Sched *s, Process *p, const SpawnRequest *req, char *err, size_t len)
+{
+    Module *m = p->module;
+    Extern *ext = calloc(m->nimports + 1, sizeof *ext);
+    if (!ext) {
+        snprintf(err, len, "out of memory");
+        return false;
+    }
+    bool ok = bind_imports(s, p, req->parent, ext, err, len);
+    VmError verr;
+    InstanceLimits lim = { p->config.max_memory_pages };
+    if (ok && !(p->inst = vm_instantiate_limited(m, ext, p->exec, &lim, &verr))) {
+        vm_instance_free(verr.partial);
+        snprintf(err, len, "%s", verr.message);
+        ok = false;
+    }
+    free(ext);
+    if (!ok)
+        return false;
+    Function *f = NULL;
+    Extern e;
+    if (req->export_name) {
+        if (vm_instance_export(p->inst, req->export_name, &e) && e.kind == EXTERN_FUNC)
+            f = e.u.func;
+    } else {
+        f = vm_instance_table_func(p->inst, 0, req->table_index);
+    }
+    if (!f) {
+        if (req->export_name)
+            snprintf(err, len, "no exported function '%s'", req->export_name);
+        else
+            snprintf(err, len, "no function at table index %u", req->table_index);
+        return false;
+    }
+    if (!vm_exec_call(p->exec, f, req->args, req->nargs)) {
+        snprintf(err, len, "wrong number of arguments (%u) for the spawned function", req->nargs);
+        return false;
+    }
+    return true;
+}
+
+static Process *process_new(Sched *s, const SpawnRequest *req)
+{
+    Process *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->sched = s;
+    p->pid = atomic_fetch_add(&s->next_pid, 1);
+    atomic_init(&p->refs, 1);
+    atomic_init(&p->state, PS_RUNNABLE);
+    atomic_init(&p->kill_reason, -1);
+    atomic_init(&p->wait_gen, 1);
+    atomic_init(&p->fired_gen, 0);
+    pthread_mutex_init(&p->lock, NULL);
+    atomic_init(&p->mbox.inbox, NULL);
+    if (req->config)
+        p->config = *req->config;
+    else if (req->parent)
+        p->config = req->parent->config;
+    else
+        p->config = (ProcessConfig){ .can_spawn = true, .namespaces = NS_LVM | NS_WASI };
+    loader_retain(req->module);
+    p->module = req->module;
+    p->exec = vm_exec_new(NULL);
+    if (p->exec) {
+        vm_exec_set_user(p->exec, p);
+        vm_exec_set_slice(p->exec, s->cfg.reductions);
+    }
+    return p;
+}
+
+static void link_and_monitor(Sched *s, Process *p, Process *parent, uint32_t flags, uint64_t *ref)
+{
+    if (!parent)
+        return;
+    if (flags & SPAWN_LINK) {
+        pthread_mutex_lock(&parent->lock);
+        add_pid(&parent->links, &parent->nlinks, &parent->caplinks, p->pid);
+        pthread_mutex_unlock(&parent->lock);
+        add_pid(&p->links, &p->nlinks, &p->caplinks, parent->pid);
+    }
+    if (flags & SPAWN_MONITOR) {
+        uint64_t r = atomic_fetch_add(&s->next_ref, 1);
+        add_monitor(&p->watchers, &p->nwatchers, &p->capwatchers, (Monitor){ r, parent->pid });
+        pthread_mutex_lock(&parent->lock);
+        add_monitor(&parent->watching, &parent->nwatching, &parent->capwatching, (Monitor){ r, p->pid });
+        pthread_mutex_unlock(&parent->lock);
+        if (ref)
+            *ref = r;
+    }
+}
+
+uint64_t sched_spawn(Sched *s, const SpawnRequest *req, uint64_t *monitor_ref, char *err,
+                     size_t errlen)
+{
+    if (req->parent && !req->parent->config.can_spawn) {
+        snprintf(err, errlen, "not permitted: this process may not spawn");
+        return 0;
+    }
+    Process *p = process_new(s, req);
+    if (!p || !p->exec) {
+        snprintf(err, errlen, "out of memory");
+        if (p)
+            process_release(p);
+        return 0;
+    }
+    if (!start_process(s, p, req, err, errlen) || !table_insert(s, p)) {
+        process_release(p);
+        return 0;
+    }
+    link_and_monitor(s, p, req->parent, req->flags, monitor_ref);
+    atomic_fetch_add(&s->n_spawned, 1);
+    if (!req->parent) {
+        /* Kept for sched_wait: one more reference, released there. */
+        atomic_fetch_add(&p->refs, 1);
+        p->watched = true;
+        pthread_mutex_lock(&s->idle_lock);
+        if (s->nwatched == s->capwatched) {
+            size_t c = s->capwatched ? s->capwatched * 2 : 8;
+            Process **w = realloc(s->watched, c * sizeof *w);
+            if (w) {
+                s->watched = w;
+                s->capwatched = c;
+            }
+        }
+        if (s->nwatched < s->capwatched)
+            s->watched[s->nwatched++] = p;
+        pthread_mutex_unlock(&s->idle_lock);
+    }
+    uint64_t pid = p->pid;
+    sched_enqueue(s, p);
+    return pid;
+}
+
+/* ---- Links and monitors --------------------------------------------------------------------- */
+
+int sched_link(Process *p, uint64_t other)
+{
+    if (other == p->pid)
+        return 0;
+    Process *q = process_lookup(p->sched, other);
+    if (!q) {
+        process_signal(p, other, EXIT_NOPROC, true);
+        return EXIT_NOPROC;
+    }
+    Process *first = p->pid < q->pid ? p : q, *second = first == p ? q : p;
+    pthread_mutex_lock(&first->lock);
+    pthread_mutex_lock(&second->lock);
+    bool gone = q->exiting;
+    if (!gone) {
+        add_pid(&p->links, &p->nlinks, &p->caplinks, other);
+        add_pid(&q->links, &q->nlinks, &q->caplinks, p->pid);
+    }
+    pthread_mutex_unlock(&second->lock);
+    pthread_mutex_unlock(&first->lock);
+    process_release(q);
+    if (gone) {
+        process_signal(p, other, EXIT_NOPROC, true);
+        return EXIT_NOPROC;
+    }
+    return 0;
+}
+
+int sched_unlink(Process *p, uint64_t other)
+{
+    pthread_mutex_lock(&p->lock);
+    remove_pid(p->links, &p->nlinks, other);
+    pthread_mutex_unlock(&p->lock);
+    Process *q = process_lookup(p->sched, other);
+    if (q) {
+        pthread_mutex_lock(&q->lock);
+        remove_pid(q->links, &q->nlinks, p->pid);
+        pthread_mutex_unlock(&q->lock);
+        process_release(q);
+    }
+    return 0;
+}
+
+bool sched_trap_exit(Process *p, bool on)
+{
+    pthread_mutex_lock(&p->lock);
+    bool old = p->trap_exit;
+    p->trap_exit = on;
+    pthread_mutex_unlock(&p->lock);
+    return old;
+}
+
+uint64_t sched_monitor(Process *p, uint64_t other)
+{
+    uint64_t ref = atomic_fetch_add(&p->sched->next_ref, 1);
+    Process *q = process_lookup(p->sched, other);
+    bool added = false;
+    if (q) {
+        pthread_mutex_lock(&q->lock);
+        if (!q->exiting)
+            added = add_monitor(&q->watchers, &q->nwatchers, &q->capwatchers, (Monitor){ ref, p->pid });
+        pthread_mutex_unlock(&q->lock);
+        process_release(q);
+    }
+    if (!added) {
+        send_down(p, ref, other, EXIT_NOPROC);
+        return ref;
+    }
+    pthread_mutex_lock(&p->lock);
+    add_monitor(&p->watching, &p->nwatching, &p->capwatching, (Monitor){ ref, other });
+    pthread_mutex_unlock(&p->lock);
+    return ref;
+}
+
+bool sched_demonitor(Process *p, uint64_t ref)
+{
+    Monitor m;
+    pthread_mutex_lock(&p->lock);
+    bool found = remove_monitor(p->watching, &p->nwatching, ref, &m);
+    pthread_mutex_unlock(&p->lock);
+    if (!found)
+        return false;
+    Process *q = process_lookup(p->sched, m.pid);
+    if (q) {
+        pthread_mutex_lock(&q->lock);
+        remove_monitor(q->watchers, &q->nwatchers, ref, NULL);
+        pthread_mutex_unlock(&q->lock);
+        process_release(q);
+    }
+    return true;
+}
+
+bool sched_kill(Sched *s, Process *from, uint64_t pid, int32_t reason)
+{
+    Process *q = process_lookup(s, pid);
+    if (!q)
+        return false;
+    process_signal(q, from ? from->pid : 0, reason, false);
+    process_release(q);
+    return true;
+}
+
+void sched_set_exit_reason(Process *p, int32_t reason)
+{
+    p->exit_reason = reason;
+}
+
+/* ---- Exit ------------------------------------------------------------------------------------ */
+
+/* Tell the linked processes and the monitors; each side's lists are taken under its lock. */
+static void notify(Process *p, int32_t reason, uint64_t *links, uint32_t nlinks, Monitor *watchers,
+                   uint32_t nwatchers, Monitor *watching, uint32_t nwatching)
+{
+    Sched *s = p->sched;
+    for (uint32_t i = 0; i < nlinks; i++) {
+        Process *q = process_lookup(s, links[i]);
+        if (!q)
+            continue;
+        pthread_mutex_lock(&q->lock);
+        remove_pid(q->links, &q->nlinks, p->pid);
+        pthread_mutex_unlock(&q->lock);
+        process_signal(q, p->pid, reason, true);
+        process_release(q);
+    }
+    for (uint32_t i = 0; i < nwatchers; i++) {
+        Process *q = process_lookup(s, watchers[i].pid);
+        if (!q)
+            continue;
+        pthread_mutex_lock(&q->lock);
+        bool still = remove_monitor(q->watching, &q->nwatching, watchers[i].ref, NULL);
+        pthread_mutex_unlock(&q->lock);
+        if (still)
+            send_down(q, watchers[i].ref, p->pid, reason);
+        process_release(q);
+    }
+    for (uint32_t i = 0; i < nwatching; i++) {
+        Process *q = process_lookup(s, watching[i].pid);
+        if (!q)
+            continue;
+        pthread_mutex_lock(&q->lock);
+        remove_monitor(q->watchers, &q->nwatchers, watching[i].ref, NULL);
+        pthread_mutex_unlock(&q->lock);
+        process_release(q);
+    }
+}
+
+void process_exit(Process *p, int32_t reason)
+{
+    Sched *s = p->sched;
+    pthread_mutex_lock(&p->lock);
+    p->exiting = true;
+    p->exit_reason = reason;
+    uint64_t *links = p->links;
+    uint32_t nlinks = p->nlinks;
+    Monitor *watchers = p->watchers, *watching = p->watching;
+    uint32_t nwatchers = p->nwatchers, nwatching = p->nwatching;
+    p->links = NULL;
+    p->watchers = p->watching = NULL;
+    p->nlinks = p->nwatchers = p->nwatching = 0;
+    p->caplinks = p->capwatchers = p->capwatching = 0;
+    pthread_mutex_unlock(&p->lock);
+
+    table_remove(s, p->pid);      /* from now on sends to it do nothing */
+    names_remove_pid(s, p);
+    notify(p, reason, links, nlinks, watchers, nwatchers, watching, nwatching);
+    free(links);
+    free(watchers);
+    free(watching);
+
+    free_resources(p);
+    free(p->mbox.current);
+    p->mbox.current = NULL;
+    atomic_fetch_add(&s->n_exited, 1);
+    pthread_mutex_lock(&s->idle_lock);
+    atomic_store(&p->state, PS_EXITED);
+    pthread_cond_broadcast(&s->exited);
+    pthread_mutex_unlock(&s->idle_lock);
+    process_release(p);           /* the table's reference */
+}
+
+/* ---- Names ------------------------------------------------------------------------------------ */
+
+bool sched_register(Sched *s, const char *name, size_t len, uint64_t pid)
+{
+    Process *p = process_lookup(s, pid);
+    if (!p)
+        return false;
+    process_release(p);
+    bool ok = false;
+    pthread_mutex_lock(&s->names_lock);
+    bool taken = false;
+    for (size_t i = 0; i < s->nnames; i++)
+        if (s->names[i].len == len && memcmp(s->names[i].name, name, len) == 0)
+            taken = true;
+    if (!taken && s->nnames == s->capnames) {
+        size_t c = s->capnames ? s->capnames * 2 : 16;
+        Registration *r = realloc(s->names, c * sizeof *r);
+        if (r) {
+            s->names = r;
+            s->capnames = c;
+        }
+    }
+    char *copy = taken ? NULL : malloc(len + 1);
+    if (copy && s->nnames < s->capnames) {
+        memcpy(copy, name, len);
+        copy[len] = 0;
+        s->names[s->nnames++] = (Registration){ copy, len, pid };
+        ok = true;
+    } else {
+        free(copy);
+    }
+    pthread_mutex_unlock(&s->names_lock);
+    return ok;
+}
+
+bool sched_unregister(Sched *s, const char *name, size_t len)
+{
+    bool found = false;
+    pthread_mutex_lock(&s->names_lock);
+    for (size_t i = 0; i < s->nnames; i++)
+        if (s->names[i].len == len && memcmp(s->names[i].name, name, len) == 0) {
+            free(s->names[i].name);
+            s->names[i] = s->names[--s->nnames];
+            found = true;
+            break;
+        }
+    pthread_mutex_unlock(&s->names_lock);
+    return found;
+}
+
+uint64_t sched_whereis(Sched *s, const char *name, size_t len)
+{
+    uint64_t pid = 0;
+    pthread_mutex_lock(&s->names_lock);
+    for (size_t i = 0; i < s->nnames; i++)
+        if (s->names[i].len == len && memcmp(s->names[i].name, name, len) == 0)
+            pid = s->names[i].pid;
+    pthread_mutex_unlock(&s->names_lock);
+    return pid;
+}
+
+void names_remove_pid(Sched *s, Process *p)
+{
+    pthread_mutex_lock(&s->names_lock);
+    for (size_t i = 0; i < s->nnames;)
+        if (s->names[i].pid == p->pid) {
+            free(s->names[i].name);
+            s->names[i] = s->names[--s->nnames];
+        } else {
+            i++;
+        }
+    pthread_mutex_unlock(&s->names_lock);
+}

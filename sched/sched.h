@@ -1,0 +1,178 @@
+/*
+ * sched.h — processes and the scheduler that runs them (DESIGN decisions 1, 3–8).
+ *
+ * Where it sits: above vm/. A process is one Instance of a module plus one Exec (its
+ * stacks) plus a mailbox, links and monitors, identified by a 64-bit pid that is never
+ * reused. Worker threads run processes one slice of reductions at a time (vm_run), each
+ * worker with a Chase–Lev work-stealing deque; a process blocked in receive or sleep is
+ * parked with no thread and no C stack, and woken by a message or a timer.
+ *
+ * sched/ knows nothing of the `lvm` guest API or of WASI: an embedder gives it an
+ * ImportResolver that binds each import of a spawned module (hostfns/ and wasi/ do that
+ * for the lvm command). Read next: sched_internal.h, then scheduler.c.
+ */
+#ifndef LVM_SCHED_SCHED_H
+#define LVM_SCHED_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../loader/module.h"
+#include "../vm/vm.h"
+
+typedef struct Sched Sched;
+typedef struct Process Process;
+
+/* Why a process ended (also the reason carried by exit signals and DOWN messages).
+ * Below 256: the VM's own reasons; a trap of kind k is EXIT_TRAP_BASE + k.
+ * 256 and up: reasons a guest chose (lvm.exit(reason), WASI proc_exit(code) is
+ * EXIT_USER_BASE + code for a non-zero code). */
+enum {
+    EXIT_NORMAL = 0,
+    EXIT_KILLED = 1,              /* kill with the untrappable reason */
+    EXIT_NOPROC = 2,              /* the process did not exist (link, monitor) */
+    EXIT_OUT_OF_MEMORY = 3,       /* over its memory limit */
+    EXIT_OUT_OF_REDUCTIONS = 4,   /* over its fuel */
+    EXIT_SPAWN_FAILED = 5,        /* instantiation failed */
+    EXIT_TRAP_BASE = 16,          /* + TrapKind */
+    EXIT_USER_BASE = 256,
+};
+
+/* Describe an exit reason in words ("normal", "trap: integer divide by zero", …). */
+const char *sched_reason_text(int32_t reason, char *buf, size_t len);
+
+/* Permissions a process has and passes on to the processes it spawns. */
+enum {
+    NS_LVM = 1u << 0,             /* may import module "lvm" */
+    NS_WASI = 1u << 1,            /* may import module "wasi_snapshot_preview1" */
+};
+
+typedef struct ProcessConfig {
+    uint32_t max_memory_pages;    /* 0: the module's own maximum */
+    uint64_t fuel;                /* total reductions before EXIT_OUT_OF_REDUCTIONS; 0: none */
+    bool can_spawn;
+    uint32_t namespaces;          /* NS_* bits */
+} ProcessConfig;
+
+/* Binds import `imp` of module m for process p (spawned by `parent`, NULL for a root).
+ * Returns false with a message when the import cannot be bound. */
+typedef bool (*ImportResolver)(void *env, Process *p, Process *parent, const Module *m,
+                               const Import *imp, Extern *out, char *err, size_t errlen);
+
+typedef struct SchedConfig {
+    unsigned threads;             /* worker threads; 0: one per core */
+    int64_t reductions;           /* slice; 0: SCHED_DEFAULT_REDUCTIONS */
+    uint64_t seed;                /* for victim choice; with threads = 1 runs are repeatable */
+    ImportResolver resolver;
+    void *resolver_env;
+} SchedConfig;
+
+#define SCHED_DEFAULT_REDUCTIONS 4000   /* BEAM's slice, in calls and loop back-edges */
+
+Sched *sched_new(const SchedConfig *cfg);
+/* Set the import resolver after creation (its env often needs the Sched itself). */
+void sched_set_resolver(Sched *s, ImportResolver resolver, void *env);
+/* Kill every process, stop the workers, free everything. */
+void sched_free(Sched *s);
+
+/* What to spawn: a function of `module` — an export by name, or (export == NULL) the
+ * function at `table_index` in table 0 — called with `args` (one per parameter). */
+enum { SPAWN_LINK = 1, SPAWN_MONITOR = 2 };
+typedef struct SpawnRequest {
+    Module *module;
+    const char *export_name;
+    uint32_t table_index;
+    const Value *args;
+    uint32_t nargs;
+    const ProcessConfig *config;  /* NULL: the parent's (or, for a root, all allowed) */
+    Process *parent;              /* NULL when spawned from outside */
+    uint32_t flags;               /* SPAWN_LINK, SPAWN_MONITOR (with a parent) */
+} SpawnRequest;
+
+/* Spawn a process; it becomes runnable at once. Returns its pid, or 0 with err filled
+ * (module cannot be instantiated, no such export, wrong arguments). *monitor_ref gets
+ * the monitor's reference with SPAWN_MONITOR. */
+uint64_t sched_spawn(Sched *s, const SpawnRequest *req, uint64_t *monitor_ref, char *err,
+                     size_t errlen);
+
+typedef struct ExitInfo {
+    int32_t reason;               /* EXIT_* */
+    Trap trap;                    /* when the reason is a trap */
+} ExitInfo;
+
+/* Run the scheduler until process `pid` has exited, and say why. The workers start on
+ * the first call; other processes keep running until sched_free. */
+void sched_wait(Sched *s, uint64_t pid, ExitInfo *out);
+
+/* Totals, for --stats. */
+typedef struct SchedStats {
+    uint64_t spawned, exited, messages, reductions, steals;
+    uint64_t alive;
+} SchedStats;
+void sched_stats(Sched *s, SchedStats *out);
+
+/* ---- For host functions (hostfns/): the calling process and what it may do ---------- */
+
+Process *sched_self(Exec *exec);          /* the process whose code made this host call */
+Sched *sched_of(Process *p);
+uint64_t sched_pid(const Process *p);
+const ProcessConfig *sched_config(const Process *p);
+Instance *sched_instance(Process *p);
+
+/* A slot per subsystem for its per-process state (freed with the process). */
+enum { LOCAL_WASI, LOCAL_ACTOR, LOCAL_COUNT };
+void *sched_local(Process *p, int slot);
+void sched_set_local(Process *p, int slot, void *data, void (*free_fn)(void *));
+
+/* Send a copy of `len` bytes with `tag` from `from` (NULL: the host) to `to`. Sending to a
+ * process that does not exist does nothing, as in Erlang. */
+void sched_send(Sched *s, Process *from, uint64_t to, int64_t tag, const void *bytes, size_t len);
+
+/* Selective receive (DESIGN decision 6): the first message, oldest first, whose tag is
+ * one of tags[0..ntags) (any tag if ntags == 0). On RECV_BLOCK nothing was consumed and
+ * the caller returns HOST_BLOCK; when the process is woken the host call runs again. */
+typedef enum RecvStatus { RECV_OK, RECV_TIMEOUT, RECV_BLOCK } RecvStatus;
+RecvStatus sched_receive(Process *p, const int64_t *tags, uint32_t ntags, int64_t timeout_ms);
+
+/* The message the last RECV_OK delivered (valid until the next receive). */
+typedef struct Message Message;
+int64_t sched_msg_tag(const Process *p);
+uint64_t sched_msg_sender(const Process *p);
+const uint8_t *sched_msg_bytes(const Process *p, size_t *len);
+
+/* Sleep: RECV_BLOCK until the time has passed, then RECV_OK. Messages stay queued. */
+RecvStatus sched_sleep(Process *p, int64_t ms);
+
+/* Yield: RECV_BLOCK once (the process goes to the back of its run queue), then RECV_OK. */
+RecvStatus sched_yield_now(Process *p);
+
+/* Links (bidirectional), exit trapping, monitors (spec of Erlang's). 0 or an EXIT_*. */
+int sched_link(Process *p, uint64_t other);
+int sched_unlink(Process *p, uint64_t other);
+bool sched_trap_exit(Process *p, bool on);       /* returns the old setting */
+uint64_t sched_monitor(Process *p, uint64_t other);   /* a reference, never 0 */
+bool sched_demonitor(Process *p, uint64_t ref);
+
+/* Send `reason` as an exit signal to `pid` (Erlang's exit/2). EXIT_KILLED cannot be
+ * trapped. Returns false if there is no such process. */
+bool sched_kill(Sched *s, Process *from, uint64_t pid, int32_t reason);
+/* Set the reason this process is exiting with (before a host function ends the run with
+ * vm_exec_set_exit + HOST_TRAP). */
+void sched_set_exit_reason(Process *p, int32_t reason);
+
+/* Names. Register fails (false) if the name is taken or the process is gone. */
+bool sched_register(Sched *s, const char *name, size_t len, uint64_t pid);
+bool sched_unregister(Sched *s, const char *name, size_t len);
+uint64_t sched_whereis(Sched *s, const char *name, size_t len);
+
+/* Timers: deliver a message after `ms`; cancel returns false if it already fired. */
+uint64_t sched_send_after(Sched *s, Process *from, uint64_t to, int64_t tag, const void *bytes,
+                          size_t len, int64_t ms);
+bool sched_cancel_timer(Sched *s, uint64_t timer);
+
+/* Tags of the messages the VM itself sends. */
+#define TAG_EXIT (-1)   /* exit signal to a process trapping exits: {i64 from, i32 reason} */
+#define TAG_DOWN (-2)   /* monitor: {i64 ref, i64 pid, i32 reason} */
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * sched_internal.h — the structures behind sched.h, for the files of sched/ only.
+ *
+ *   deque.c      Chase–Lev work-stealing deque of runnable processes
+ *   mailbox.c    a process's messages: lock-free inbox, selective receive
+ *   process.c    pids, spawn, exit, links, monitors, names
+ *   timer.c      receive timeouts, sleep, send_after
+ *   scheduler.c  workers: run a slice, park, wake, steal
+ *
+ * Read next: scheduler.c.
+ */
+#ifndef LVM_SCHED_INTERNAL_H
+#define LVM_SCHED_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "sched.h"
+
+/* ---- Messages ------------------------------------------------------------------------ */
+
+struct Message {
+    struct Message *next;
+    int64_t tag;
+    uint64_t sender;
+    size_t len;
+    uint8_t bytes[];
+};
+
+Message *message_new(int64_t tag, uint64_t sender, const void *bytes, size_t len);
+
+/* Multi-producer, single-consumer. Producers push onto `inbox` (a lock-free stack, newest
+ * first); only the process itself takes the whole stack, reverses it and appends it to
+ * its private FIFO (head..tail), so messages from one sender stay in order. */
+typedef struct Mailbox {
+    _Atomic(Message *) inbox;
+    Message *head, *tail;
+    Message *current;             /* the last message received; freed by the next receive */
+} Mailbox;
+
+void mailbox_push(Mailbox *mb, Message *m);
+bool mailbox_has_new(Mailbox *mb);
+void mailbox_drain(Mailbox *mb);  /* move the inbox to the private FIFO */
+/* Take the oldest message whose tag is in tags (any if ntags == 0), or NULL. */
+Message *mailbox_take(Mailbox *mb, const int64_t *tags, uint32_t ntags);
+void mailbox_free(Mailbox *mb);
+
+/* ---- Processes ----------------------------------------------------------------------- */
+
+typedef enum ProcState {
+    PS_RUNNABLE,                  /* in a run queue */
+    PS_RUNNING,                   /* a worker is running it */
+    PS_WAITING,                   /* parked: receive, sleep or a blocking host call */
+    PS_EXITED,
+} ProcState;
+
+typedef struct Monitor {
+    uint64_t ref;
+    uint64_t pid;                 /* the other side */
+} Monitor;
+
+struct Process {
+    uint64_t pid;
+    Sched *sched;
+    struct Process *hash_next;    /* the process table's chain */
+    atomic_int refs;              /* the pid table's, and each temporary lookup's */
+    _Atomic int state;            /* ProcState; transitions by CAS (scheduler.c) */
+    _Atomic int32_t kill_reason;  /* -1, or the reason an exit signal asked it to die with */
+
+    Module *module;
+    Instance *inst;
+    Exec *exec;
+    ProcessConfig config;
+    uint64_t fuel_used;
+    bool watched;                 /* spawned from outside: sched_wait reads its exit */
+
+    Mailbox mbox;
+
+    /* Waiting: the host call that blocked runs again when woken. A timer that fires sets
+     * timer_fired if its generation still matches wait_gen. */
+    uint64_t deadline_ns;         /* 0: no deadline registered for the current wait */
+    _Atomic uint64_t wait_gen;    /* bumped when a wait ends */
+    _Atomic uint64_t fired_gen;   /* the generation whose timer fired */
+    bool yielded;                 /* sched_yield_now blocked once already */
+
+    pthread_mutex_t lock;         /* links, monitors, trap_exit, exiting, names */
+    uint64_t *links;
+    uint32_t nlinks, caplinks;
+    Monitor *watchers;            /* who monitors me */
+    uint32_t nwatchers, capwatchers;
+    Monitor *watching;            /* whom I monitor */
+    uint32_t nwatching, capwatching;
+    bool trap_exit;
+    bool exiting;
+    int32_t exit_reason;          /* set by sched_set_exit_reason or at exit */
+    Trap trap;
+    char **names;
+    uint32_t nnames;
+
+    void *local[LOCAL_COUNT];
+    void (*local_free[LOCAL_COUNT])(void *);
+};
+
+Process *process_lookup(Sched *s, uint64_t pid);   /* retained, or NULL */
+void process_release(Process *p);
+/* End p (on the worker that ran it): signal links and monitors, drop names, free it. */
+void process_exit(Process *p, int32_t reason);
+/* Deliver an exit signal (from a link or sched_kill) to p. */
+void process_signal(Process *p, uint64_t from, int32_t reason, bool from_link);
+
+/* ---- Work-stealing deque ---------------------------------------------------------------- */
+
+typedef struct DequeArray {
+    size_t size;                  /* a power of two */
+    struct DequeArray *older;     /* kept until the deque dies: a thief may still read it */
+    _Atomic(Process *) items[];
+} DequeArray;
+
+typedef struct Deque {
+    atomic_size_t top, bottom;
+    _Atomic(DequeArray *) array;
+} Deque;
+
+void deque_init(Deque *d);
+void deque_destroy(Deque *d);
+void deque_push(Deque *d, Process *p);        /* owner only */
+Process *deque_steal(Deque *d);               /* anyone, oldest first; NULL if empty or lost a race */
+size_t deque_size(Deque *d);
+
+/* ---- Timers -------------------------------------------------------------------------- */
+
+typedef struct Timer {
+    uint64_t deadline_ns;
+    uint64_t id;
+    uint64_t pid;                 /* WAKE: the process; SEND: the receiver */
+    uint64_t gen;                 /* WAKE: the wait generation it belongs to */
+    Message *msg;                 /* SEND: what to deliver; NULL for WAKE */
+    bool cancelled;
+} Timer;
+
+typedef struct TimerHeap {
+    pthread_mutex_t lock;
+    Timer **items;
+    size_t n, cap;
+    _Atomic uint64_t next_deadline;   /* UINT64_MAX when empty: checked without the lock */
+    _Atomic uint64_t next_id;
+} TimerHeap;
+
+void timers_init(TimerHeap *h);
+void timers_destroy(TimerHeap *h);
+uint64_t timers_add(TimerHeap *h, uint64_t deadline_ns, uint64_t pid, uint64_t gen, Message *msg);
+bool timers_cancel(TimerHeap *h, uint64_t id);
+/* Remove the timers due at `now` into out (up to max); returns how many. */
+size_t timers_due(TimerHeap *h, uint64_t now, Timer **out, size_t max);
+
+uint64_t now_ns(void);            /* CLOCK_MONOTONIC */
+
+/* ---- The scheduler ------------------------------------------------------------------------ */
+
+typedef struct Worker {
+    Sched *sched;
+    unsigned index;
+    Deque deque;
+    pthread_t thread;
+    uint64_t rng;
+} Worker;
+
+typedef struct Registration {
+    char *name;                   /* bytes, not NUL-terminated in meaning: compare with len */
+    size_t len;
+    uint64_t pid;
+} Registration;
+
+struct Sched {
+    SchedConfig cfg;
+    unsigned nworkers;
+    Worker *workers;
+    bool threads_started;
+    atomic_bool stopping;
+
+    /* Processes spawned from outside a worker wait here until a worker takes them. */
+    pthread_mutex_t global_lock;
+    Process **global;
+    size_t nglobal, capglobal;
+
+    /* Idle workers sleep on `idle` (DESIGN decision 5: no busy spinning). */
+    pthread_mutex_t idle_lock;
+    pthread_cond_t idle;
+    atomic_int nsleeping;
+
+    /* sched_wait sleeps on `exited` (with idle_lock); `deadlocked` when every worker is
+     * idle with nothing queued and no timer pending: no process can ever run again. */
+    pthread_cond_t exited;
+    bool deadlocked;
+    Process **watched;            /* spawned from outside, kept for sched_wait */
+    size_t nwatched, capwatched;
+
+    /* The process table: pid -> Process, open addressing. */
+    pthread_mutex_t table_lock;
+    Process **table;
+    size_t table_cap, table_n;
+    _Atomic uint64_t next_pid;
+    _Atomic uint64_t next_ref;
+
+    pthread_mutex_t names_lock;
+    Registration *names;
+    size_t nnames, capnames;
+
+    TimerHeap timers;
+
+    _Atomic uint64_t n_spawned, n_exited, n_messages, n_reductions, n_steals;
+};
+
+/* Make a parked (or new) process runnable and queue it: on the calling worker's own
+ * deque when called from a worker, else on the global queue. */
+void sched_wake(Process *p);
+void sched_enqueue(Sched *s, Process *p);
+
+bool table_insert(Sched *s, Process *p);
+void table_remove(Sched *s, uint64_t pid);
+void names_remove_pid(Sched *s, Process *p);
+
+#endif

@@ -1,0 +1,568 @@
+/*
+ * scheduler.c — worker threads that run processes a slice at a time (DESIGN decision 5).
+ *
+ * A worker takes the oldest process from its own deque, else from the global queue
+ * (spawns from outside), else steals from another worker picked at random, else sleeps
+ * on a condition variable until work or the next timer is due. Running a process is one
+ * vm_run() with a budget of reductions:
+ *
+ *   YIELD  back to the end of the worker's deque — fair: a busy loop waits its turn
+ *   BLOCK  parked (PS_WAITING): no thread, no C stack; a message, a timer or a kill wakes it
+ *   DONE / TRAP   process_exit with its reason
+ *
+ * Parking without losing a wake-up: the worker stores PS_WAITING and then looks once more
+ * at the inbox, the timer and the kill flag; a waker pushes first and then tries to move
+ * the state from PS_WAITING to PS_RUNNABLE. Both sides use sequentially consistent
+ * operations, so at least one of them sees the other (mailbox.c, sched_wake).
+ *
+ * With one thread (SchedConfig.threads == 1) no thread is started: sched_wait runs the
+ * worker loop on the caller's thread, and a run is repeatable.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sched_internal.h"
+
+static _Thread_local Worker *current_worker;
+
+/* ---- Queues and waking ----------------------------------------------------------------- */
+
+static void notify_idle(Sched *s)
+{
+    if (atomic_load(&s->nsleeping) > 0) {
+        pthread_mutex_lock(&s->idle_lock);
+        pthread_cond_signal(&s->idle);
+        pthread_mutex_unlock(&s->idle_lock);
+    }
+}
+
+void sched_enqueue(Sched *s, Process *p)
+{
+    Worker *w = current_worker;
+    if (w && w->sched == s) {
+        deque_push(&w->deque, p);
+        /* This worker takes it next unless it has other work: waking an idle worker to
+         * steal a lone process would only move it across cores (ping-pong gets 2-3x
+         * slower that way). */
+        if (deque_size(&w->deque) > 1)
+            notify_idle(s);
+        return;
+    } else {
+        pthread_mutex_lock(&s->global_lock);
+        if (s->nglobal == s->capglobal) {
+            size_t c = s->capglobal ? s->capglobal * 2 : 64;
+            Process **g = realloc(s->global, c * sizeof *g);
+            if (!g)
+                abort();   /* cannot queue a runnable process: the VM cannot go on */
+            s->global = g;
+            s->capglobal = c;
+        }
+        s->global[s->nglobal++] = p;
+        pthread_mutex_unlock(&s->global_lock);
+    }
+    notify_idle(s);
+}
+
+void sched_wake(Process *p)
+{
+    int expected = PS_WAITING;
+    if (atomic_compare_exchange_strong(&p->state, &expected, PS_RUNNABLE))
+        sched_enqueue(p->sched, p);
+}
+
+static Process *take_global(Sched *s)
+{
+    Process *p = NULL;
+    pthread_mutex_lock(&s->global_lock);
+    if (s->nglobal) {
+        p = s->global[0];
+        memmove(s->global, s->global + 1, (s->nglobal - 1) * sizeof *s->global);
+        s->nglobal--;
+    }
+    pthread_mutex_unlock(&s->global_lock);
+    return p;
+}
+
+static uint64_t next_random(Worker *w)
+{
+    w->rng ^= w->rng << 13;   /* xorshift64: cheap, and seeded for repeatable runs */
+    w->rng ^= w->rng >> 7;
+    w->rng ^= w->rng << 17;
+    return w->rng;
+}
+
+static Process *find_work(Worker *w)
+{
+    Sched *s = w->sched;
+    Process *p;
+    while (deque_size(&w->deque))
+        if ((p = deque_steal(&w->deque)))
+            return p;
+    if ((p = take_global(s)))
+        return p;
+    unsigned start = (unsigned)(next_random(w) % s->nworkers);
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        Worker *v = &s->workers[(start + i) % s->nworkers];
+        if (v != w && deque_size(&v->deque) && (p = deque_steal(&v->deque))) {
+            atomic_fetch_add(&s->n_steals, 1);
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* ---- Timers ---------------------------------------------------------------------------- */
+
+static void fire(Sched *s, Timer *t)
+{
+    Process *p = process_lookup(s, t->pid);
+    if (p && t->msg) {
+        mailbox_push(&p->mbox, t->msg);
+        atomic_fetch_add(&s->n_messages, 1);
+        t->msg = NULL;
+        sched_wake(p);
+    } else if (p && atomic_load(&p->wait_gen) == t->gen) {
+        atomic_store(&p->fired_gen, t->gen);
+        sched_wake(p);
+    }
+    if (p)
+        process_release(p);
+    free(t->msg);
+    free(t);
+}
+
+static void fire_timers(Sched *s)
+{
+    Timer *due[64];
+    size_t n;
+    while ((n = timers_due(&s->timers, now_ns(), due, 64)) > 0)
+        for (size_t i = 0; i < n; i++)
+            fire(s, due[i]);
+}
+
+/* ---- Running a process ------------------------------------------------------------------ */
+
+static int32_t trap_reason(const Process *p, const Trap *t)
+{
+    if (t->kind == TRAP_EXIT)
+        return p->exit_reason;
+    if (t->kind == TRAP_OUT_OF_MEMORY)
+        return EXIT_OUT_OF_MEMORY;
+    return EXIT_TRAP_BASE + (int32_t)t->kind;
+}
+
+static bool fuel_left(Process *p, int64_t *budget)
+{
+    if (!p->config.fuel)
+        return true;
+    if (p->fuel_used >= p->config.fuel)
+        return false;
+    if ((uint64_t)*budget > p->config.fuel - p->fuel_used)
+        *budget = (int64_t)(p->config.fuel - p->fuel_used);
+    return true;
+}
+
+static void park(Process *p)
+{
+    atomic_store(&p->state, PS_WAITING);
+    if (mailbox_has_new(&p->mbox) || atomic_load(&p->kill_reason) >= 0 ||
+        atomic_load(&p->fired_gen) == atomic_load(&p->wait_gen))
+        sched_wake(p);
+}
+
+static void run_slice(Worker *w, Process *p)
+{
+    Sched *s = w->sched;
+    atomic_store(&p->state, PS_RUNNING);
+    int32_t killed = atomic_load(&p->kill_reason);
+    if (killed >= 0) {
+        process_exit(p, killed);
+        return;
+    }
+    int64_t budget = s->cfg.reductions;
+    if (!fuel_left(p, &budget)) {
+        process_exit(p, EXIT_OUT_OF_REDUCTIONS);
+        return;
+    }
+    uint64_t before = vm_exec_reductions(p->exec);
+    RunStatus st = vm_run(p->exec, budget);
+    uint64_t used = vm_exec_reductions(p->exec) - before;
+    p->fuel_used += used;
+    atomic_fetch_add(&s->n_reductions, used);
+    switch (st) {
+    case RUN_YIELD:
+        if ((killed = atomic_load(&p->kill_reason)) >= 0)
+            process_exit(p, killed);
+        else if (p->config.fuel && p->fuel_used >= p->config.fuel)
+            process_exit(p, EXIT_OUT_OF_REDUCTIONS);
+        else {
+            atomic_store(&p->state, PS_RUNNABLE);
+            deque_push(&w->deque, p);
+        }
+        break;
+    case RUN_BLOCK:
+        park(p);
+        break;
+    case RUN_DONE:
+        process_exit(p, EXIT_NORMAL);
+        break;
+    case RUN_TRAP:
+        p->trap = *vm_exec_trap(p->exec);
+        process_exit(p, trap_reason(p, &p->trap));
+        break;
+    }
+}
+
+static bool work_visible(Sched *s)
+{
+    if (atomic_load(&s->timers.next_deadline) <= now_ns())
+        return true;
+    pthread_mutex_lock(&s->global_lock);
+    bool any = s->nglobal > 0;
+    pthread_mutex_unlock(&s->global_lock);
+    for (unsigned i = 0; !any && i < s->nworkers; i++)
+        any = deque_size(&s->workers[i].deque) > 0;
+    return any;
+}
+
+/* Sleep until work may be there: woken by notify_idle, or at the next timer's deadline.
+ * When every worker is here, nothing is queued and no timer is pending, no process can
+ * ever run again: say so to sched_wait (`deadlocked`). With a single worker (which is
+ * the caller of sched_wait) return instead of sleeping forever. */
+static void idle_wait(Sched *s)
+{
+    pthread_mutex_lock(&s->idle_lock);
+    int sleeping = atomic_fetch_add(&s->nsleeping, 1) + 1;
+    if (!atomic_load(&s->stopping) && !work_visible(s)) {
+        uint64_t deadline = atomic_load(&s->timers.next_deadline);
+        if (deadline != UINT64_MAX) {
+            struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
+            pthread_cond_timedwait(&s->idle, &s->idle_lock, &ts);
+        } else {
+            if (sleeping == (int)s->nworkers) {
+                s->deadlocked = true;
+                pthread_cond_broadcast(&s->exited);
+            }
+            if (s->nworkers > 1)
+                pthread_cond_wait(&s->idle, &s->idle_lock);
+        }
+    }
+    atomic_fetch_sub(&s->nsleeping, 1);
+    pthread_mutex_unlock(&s->idle_lock);
+}
+
+/* The worker loop; with `until` set (single-thread mode) it returns when that process
+ * has exited or nothing can run any more. */
+static void worker_loop(Worker *w, Process *until)
+{
+    Sched *s = w->sched;
+    current_worker = w;
+    while (!atomic_load(&s->stopping)) {
+        if (until && atomic_load(&until->state) == PS_EXITED)
+            break;
+        fire_timers(s);
+        Process *p = find_work(w);
+        if (p) {
+            s->deadlocked = false;
+            run_slice(w, p);
+            continue;
+        }
+        if (until && s->deadlocked)
+            break;
+        idle_wait(s);
+    }
+    current_worker = NULL;
+}
+
+static void *worker_main(void *arg)
+{
+    worker_loop(arg, NULL);
+    return NULL;
+}
+
+/* ---- The scheduler's life ------------------------------------------------------------------ */
+
+Sched *sched_new(const SchedConfig *cfg)
+{
+    Sched *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cfg = *cfg;
+    if (!s->cfg.reductions)
+        s->cfg.reductions = SCHED_DEFAULT_REDUCTIONS;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    s->nworkers = cfg->threads ? cfg->threads : (unsigned)(cores > 0 ? cores : 1);
+    s->workers = calloc(s->nworkers, sizeof *s->workers);
+    if (!s->workers) {
+        free(s);
+        return NULL;
+    }
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        s->workers[i] = (Worker){ .sched = s, .index = i, .rng = (cfg->seed ^ 0x9E3779B97F4A7C15ull) + i };
+        deque_init(&s->workers[i].deque);
+    }
+    pthread_mutex_init(&s->global_lock, NULL);
+    pthread_mutex_init(&s->idle_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* deadlines are CLOCK_MONOTONIC */
+    pthread_cond_init(&s->idle, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&s->exited, NULL);
+    pthread_mutex_init(&s->table_lock, NULL);
+    pthread_mutex_init(&s->names_lock, NULL);
+    atomic_init(&s->next_pid, 1);
+    atomic_init(&s->next_ref, 1);
+    timers_init(&s->timers);
+    return s;
+}
+
+static void start_threads(Sched *s)
+{
+    if (s->threads_started || s->nworkers == 1)
+        return;
+    s->threads_started = true;
+    for (unsigned i = 0; i < s->nworkers; i++)
+        if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0)
+            abort();   /* no worker threads: nothing can run */
+}
+
+static Process *take_watched(Sched *s, uint64_t pid)
+{
+    Process *p = NULL;
+    pthread_mutex_lock(&s->idle_lock);
+    for (size_t i = 0; i < s->nwatched; i++)
+        if (s->watched[i]->pid == pid) {
+            p = s->watched[i];
+            s->watched[i] = s->watched[--s->nwatched];
+            break;
+        }
+    pthread_mutex_unlock(&s->idle_lock);
+    return p;
+}
+
+void sched_wait(Sched *s, uint64_t pid, ExitInfo *out)
+{
+    memset(out, 0, sizeof *out);
+    Process *p = take_watched(s, pid);
+    if (!p) {
+        out->reason = EXIT_NOPROC;
+        return;
+    }
+    if (s->nworkers == 1) {
+        worker_loop(&s->workers[0], p);
+    } else {
+        start_threads(s);
+        pthread_mutex_lock(&s->idle_lock);
+        while (atomic_load(&p->state) != PS_EXITED && !s->deadlocked)
+            pthread_cond_wait(&s->exited, &s->idle_lock);
+        pthread_mutex_unlock(&s->idle_lock);
+    }
+    if (atomic_load(&p->state) == PS_EXITED) {
+        out->reason = p->exit_reason;
+        out->trap = p->trap;
+    } else {
+        out->reason = -1;   /* deadlock: it waits for something that can never come */
+    }
+    process_release(p);
+}
+
+void sched_free(Sched *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stopping, true);
+    pthread_mutex_lock(&s->idle_lock);
+    pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->idle_lock);
+    if (s->threads_started)
+        for (unsigned i = 0; i < s->nworkers; i++)
+            pthread_join(s->workers[i].thread, NULL);
+    /* Whatever is left is parked or queued: free it without running anything. */
+    for (size_t i = 0; i < s->table_cap; i++)
+        for (Process *p = s->table[i], *next; p; p = next) {
+            next = p->hash_next;
+            process_release(p);
+        }
+    for (size_t i = 0; i < s->nwatched; i++)
+        process_release(s->watched[i]);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        deque_destroy(&s->workers[i].deque);
+    for (size_t i = 0; i < s->nnames; i++)
+        free(s->names[i].name);
+    timers_destroy(&s->timers);
+    free(s->names);
+    free(s->table);
+    free(s->global);
+    free(s->watched);
+    free(s->workers);
+    pthread_mutex_destroy(&s->global_lock);
+    pthread_mutex_destroy(&s->idle_lock);
+    pthread_mutex_destroy(&s->table_lock);
+    pthread_mutex_destroy(&s->names_lock);
+    pthread_cond_destroy(&s->idle);
+    pthread_cond_destroy(&s->exited);
+    free(s);
+}
+
+void sched_set_resolver(Sched *s, ImportResolver resolver, void *env)
+{
+    s->cfg.resolver = resolver;
+    s->cfg.resolver_env = env;
+}
+
+void sched_stats(Sched *s, SchedStats *out)
+{
+    out->spawned = atomic_load(&s->n_spawned);
+    out->exited = atomic_load(&s->n_exited);
+    out->messages = atomic_load(&s->n_messages);
+    out->reductions = atomic_load(&s->n_reductions);
+    out->steals = atomic_load(&s->n_steals);
+    out->alive = out->spawned - out->exited;
+}
+
+/* ---- What host functions use ----------------------------------------------------------------- */
+
+Process *sched_self(Exec *exec) { return vm_exec_user(exec); }
+Sched *sched_of(Process *p) { return p->sched; }
+uint64_t sched_pid(const Process *p) { return p->pid; }
+const ProcessConfig *sched_config(const Process *p) { return &p->config; }
+Instance *sched_instance(Process *p) { return p->inst; }
+void *sched_local(Process *p, int slot) { return p->local[slot]; }
+
+void sched_set_local(Process *p, int slot, void *data, void (*free_fn)(void *))
+{
+    p->local[slot] = data;
+    p->local_free[slot] = free_fn;
+}
+
+void sched_send(Sched *s, Process *from, uint64_t to, int64_t tag, const void *bytes, size_t len)
+{
+    Process *q = process_lookup(s, to);
+    if (!q)
+        return;   /* a dead pid: nothing happens, as in Erlang */
+    Message *m = message_new(tag, from ? from->pid : 0, bytes, len);
+    if (m) {
+        mailbox_push(&q->mbox, m);
+        atomic_fetch_add(&s->n_messages, 1);
+        sched_wake(q);
+    }
+    process_release(q);
+}
+
+/* The current wait is over: forget its deadline; a timer of it that fires later is stale. */
+static void end_wait(Process *p)
+{
+    p->deadline_ns = 0;
+    atomic_fetch_add(&p->wait_gen, 1);
+}
+
+static void arm_deadline(Process *p, int64_t ms)
+{
+    if (p->deadline_ns)
+        return;   /* armed by the first try of this same call */
+    p->deadline_ns = now_ns() + (uint64_t)ms * 1000000u;
+    timers_add(&p->sched->timers, p->deadline_ns, p->pid, atomic_load(&p->wait_gen), NULL);
+}
+
+static bool deadline_passed(Process *p)
+{
+    return atomic_load(&p->fired_gen) == atomic_load(&p->wait_gen) ||
+           (p->deadline_ns && now_ns() >= p->deadline_ns);
+}
+
+RecvStatus sched_receive(Process *p, const int64_t *tags, uint32_t ntags, int64_t timeout_ms)
+{
+    free(p->mbox.current);
+    p->mbox.current = NULL;
+    Message *m = mailbox_take(&p->mbox, tags, ntags);
+    if (m) {
+        p->mbox.current = m;
+        end_wait(p);
+        return RECV_OK;
+    }
+    if (timeout_ms == 0 || (timeout_ms > 0 && p->deadline_ns && deadline_passed(p))) {
+        end_wait(p);
+        return RECV_TIMEOUT;
+    }
+    if (timeout_ms > 0)
+        arm_deadline(p, timeout_ms);
+    return RECV_BLOCK;
+}
+
+RecvStatus sched_sleep(Process *p, int64_t ms)
+{
+    if (ms <= 0)
+        return RECV_OK;
+    if (p->deadline_ns && deadline_passed(p)) {
+        end_wait(p);
+        return RECV_OK;
+    }
+    arm_deadline(p, ms);
+    mailbox_drain(&p->mbox);   /* so that parking does not see them as news */
+    return RECV_BLOCK;
+}
+
+RecvStatus sched_yield_now(Process *p)
+{
+    if (p->yielded) {
+        p->yielded = false;
+        end_wait(p);
+        return RECV_OK;
+    }
+    p->yielded = true;
+    /* As if this wait's timer had fired: park() requeues the process at once. */
+    atomic_store(&p->fired_gen, atomic_load(&p->wait_gen));
+    return RECV_BLOCK;
+}
+
+int64_t sched_msg_tag(const Process *p) { return p->mbox.current ? p->mbox.current->tag : 0; }
+uint64_t sched_msg_sender(const Process *p) { return p->mbox.current ? p->mbox.current->sender : 0; }
+
+const uint8_t *sched_msg_bytes(const Process *p, size_t *len)
+{
+    *len = p->mbox.current ? p->mbox.current->len : 0;
+    return p->mbox.current ? p->mbox.current->bytes : NULL;
+}
+
+uint64_t sched_send_after(Sched *s, Process *from, uint64_t to, int64_t tag, const void *bytes,
+                          size_t len, int64_t ms)
+{
+    Message *m = message_new(tag, from ? from->pid : 0, bytes, len);
+    if (!m)
+        return 0;
+    uint64_t id = timers_add(&s->timers, now_ns() + (uint64_t)(ms > 0 ? ms : 0) * 1000000u, to, 0, m);
+    if (!id)
+        free(m);
+    notify_idle(s);   /* a sleeping worker must re-arm its wait for the new deadline */
+    return id;
+}
+
+bool sched_cancel_timer(Sched *s, uint64_t timer)
+{
+    return timers_cancel(&s->timers, timer);
+}
+
+const char *sched_reason_text(int32_t reason, char *buf, size_t len)
+{
+    switch (reason) {
+    case EXIT_NORMAL: return "normal";
+    case EXIT_KILLED: return "killed";
+    case EXIT_NOPROC: return "noproc";
+    case EXIT_OUT_OF_MEMORY: return "out of memory";
+    case EXIT_OUT_OF_REDUCTIONS: return "out of reductions";
+    case EXIT_SPAWN_FAILED: return "spawn failed";
+    default: break;
+    }
+    if (reason >= EXIT_TRAP_BASE && reason < EXIT_USER_BASE)
+        snprintf(buf, len, "trap: %s", vm_trap_message((TrapKind)(reason - EXIT_TRAP_BASE)));
+    else if (reason >= EXIT_USER_BASE)
+        snprintf(buf, len, "exit %d", reason - EXIT_USER_BASE);
+    else
+        snprintf(buf, len, "reason %d", reason);
+    return buf;
+}
