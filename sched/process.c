@@ -494,6 +494,7 @@ bool sched_kill(Sched *s, Process *from, uint64_t pid, int32_t reason)
 void sched_set_exit_reason(Process *p, int32_t reason)
 {
     p->exit_reason = reason;
+    p->exit_reason_set = true;
 }
 
 /* ---- Exit ------------------------------------------------------------------------------------ */

@@ -97,8 +97,10 @@ uint64_t sched_spawn(Sched *s, const SpawnRequest *req, uint64_t *monitor_ref, c
                      size_t errlen);
 
 typedef struct ExitInfo {
-    int32_t reason;               /* EXIT_* */
-    Trap trap;                    /* when the reason is a trap */
+    int32_t reason;               /* EXIT_*, or -1: it can never run again (deadlock) */
+    Trap trap;                    /* when the reason is a trap (or TRAP_EXIT: exit_code) */
+    uint32_t nresults;            /* when its function returned: up to 16 results */
+    Value results[16];
 } ExitInfo;
 
 /* Run the scheduler until process `pid` has exited, and say why. The workers start on

@@ -93,7 +93,10 @@ struct Process {
     bool trap_exit;
     bool exiting;
     int32_t exit_reason;          /* set by sched_set_exit_reason or at exit */
+    bool exit_reason_set;         /* sched_set_exit_reason was called (lvm.exit) */
     Trap trap;
+    uint32_t nresults;            /* of its function, when it returned */
+    Value results[16];
     char **names;
     uint32_t nnames;
 

@@ -148,8 +148,12 @@ static void fire_timers(Sched *s)
 
 static int32_t trap_reason(const Process *p, const Trap *t)
 {
-    if (t->kind == TRAP_EXIT)
-        return p->exit_reason;
+    if (t->kind == TRAP_EXIT) {
+        /* lvm.exit(reason) set the reason; WASI proc_exit(code) only gives a code. */
+        if (p->exit_reason_set)
+            return p->exit_reason;
+        return t->exit_code == 0 ? EXIT_NORMAL : EXIT_USER_BASE + t->exit_code;
+    }
     if (t->kind == TRAP_OUT_OF_MEMORY)
         return EXIT_OUT_OF_MEMORY;
     return EXIT_TRAP_BASE + (int32_t)t->kind;
@@ -207,9 +211,14 @@ static void run_slice(Worker *w, Process *p)
     case RUN_BLOCK:
         park(p);
         break;
-    case RUN_DONE:
+    case RUN_DONE: {
+        const Value *r = vm_exec_results(p->exec, &p->nresults);
+        if (p->nresults > 16)
+            p->nresults = 16;
+        memcpy(p->results, r, p->nresults * sizeof(Value));
         process_exit(p, EXIT_NORMAL);
         break;
+    }
     case RUN_TRAP:
         p->trap = *vm_exec_trap(p->exec);
         process_exit(p, trap_reason(p, &p->trap));
@@ -365,6 +374,8 @@ void sched_wait(Sched *s, uint64_t pid, ExitInfo *out)
     if (atomic_load(&p->state) == PS_EXITED) {
         out->reason = p->exit_reason;
         out->trap = p->trap;
+        out->nresults = p->nresults;
+        memcpy(out->results, p->results, sizeof out->results);
     } else {
         out->reason = -1;   /* deadlock: it waits for something that can never come */
     }

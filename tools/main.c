@@ -32,17 +32,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hostfns/runtime.h"
 #include "loader/loader.h"
+#include "sched/sched.h"
 #include "vm/vm.h"
 #include "wasi/wasi.h"
 
 #define LVM_VERSION "0.1.0"
-#define DEFAULT_REDUCTIONS 20000   /* slice size: about five BEAM slices of 4000 */
+#define DEFAULT_REDUCTIONS SCHED_DEFAULT_REDUCTIONS   /* BEAM's slice: 4000 */
 #define EXIT_TRAP 134              /* what Wasmtime returns for a trap (128 + SIGABRT) */
 
 typedef struct Options {
     const char *invoke;      /* --invoke NAME, or NULL */
     int64_t reductions;      /* --reductions N */
+    unsigned threads;        /* --threads N (0: one per core) */
+    uint64_t seed;           /* --seed N */
     bool stats;              /* --stats: totals on stderr at exit */
     const char *file;        /* the module */
     char **args;             /* everything after the module: the guest's arguments */
@@ -78,6 +82,9 @@ static void usage(FILE *f)
         "                    on its own line\n"
         "  --reductions N    reductions per time slice: calls and loop back-edges run\n"
         "                    before the VM may switch to other work (default %d)\n"
+        "  --threads N       scheduler worker threads (default: one per core); with 1,\n"
+        "                    everything runs on the main thread and runs are repeatable\n"
+        "  --seed N          seed of the scheduler's random choices (work stealing)\n"
         "  --stats           print totals on stderr at exit (reductions: N)\n"
         "  --no-reductions   accepted only by a build made with REDUCTIONS=0, which does\n"
         "                    not count reductions (to measure what counting costs)\n"
@@ -143,6 +150,18 @@ static void add_env(Options *o, const char *v)
     o->env[o->nenv++] = kv;
 }
 
+static long long positive(const char *v, const char *option)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n <= 0) {
+        fprintf(stderr, "lvm: %s wants a positive integer, not %s\n", option, v);
+        exit(2);
+    }
+    return n;
+}
+
 /* One option that takes a value; false if argv[*i] is none of them. */
 static bool value_option(int argc, char **argv, int *i, Options *o)
 {
@@ -156,12 +175,14 @@ static bool value_option(int argc, char **argv, int *i, Options *o)
     } else if ((v = option_value(argc, argv, i, "--tcplisten"))) {
         o->listen[o->nlisten++] = v;
     } else if ((v = option_value(argc, argv, i, "--reductions"))) {
-        char *end;
-        errno = 0;
-        long long n = strtoll(v, &end, 10);
-        if (errno || end == v || *end || n <= 0)
-            usage_error("--reductions wants a positive integer, not ", v);
-        o->reductions = n;
+        o->reductions = positive(v, "--reductions");
+    } else if ((v = option_value(argc, argv, i, "--threads"))) {
+        long long n = positive(v, "--threads");
+        if (n > 1024)
+            usage_error("--threads wants at most 1024, not ", v);
+        o->threads = (unsigned)n;
+    } else if ((v = option_value(argc, argv, i, "--seed"))) {
+        o->seed = (uint64_t)positive(v, "--seed");
     } else {
         return false;
     }
@@ -382,17 +403,6 @@ static Module *load(const char *path)
     return m;
 }
 
-static const char *kind_name(ExternKind k)
-{
-    switch (k) {
-    case EXTERN_FUNC: return "function";
-    case EXTERN_TABLE: return "table";
-    case EXTERN_MEMORY: return "memory";
-    case EXTERN_GLOBAL: return "global";
-    }
-    return "?";
-}
-
 static void print_trap(const Trap *trap)
 {
     fflush(stdout);
@@ -441,120 +451,108 @@ static int listen_on(const char *spec)
 }
 
 /* The guest's world: argv = the module's name as given, then its arguments; only the
- * --env variables; stdio; the --dir directories, then the --tcplisten sockets. */
-static WasiCtx *make_wasi(const Options *o, int *sockets)
+ * --env variables; stdio; the --dir directories, then the --tcplisten sockets. Every
+ * process gets a WASI context made from this (children inherit their parent's world). */
+static bool make_wasi_config(const Options *o, WasiConfig *cfg, int *sockets)
 {
-    const char **argv = calloc((size_t)o->nargs + 1, sizeof *argv);
-    if (!argv) return NULL;
+    const char **argv = calloc((size_t)o->nargs + 2, sizeof *argv);
+    if (!argv) return false;
     argv[0] = o->file;
     for (int i = 0; i < o->nargs; i++) argv[i + 1] = o->args[i];
     for (int i = 0; i < o->nlisten; i++)
         if ((sockets[i] = listen_on(o->listen[i])) < 0) {
             free(argv);
-            return NULL;
+            return false;
         }
-    WasiConfig cfg = { .argc = o->nargs + 1, .argv = argv, .nenv = o->nenv, .env = o->env,
-                       .npreopens = o->ndirs, .preopens = o->dirs, .nsockets = o->nlisten,
-                       .sockets = sockets, .stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2 };
+    *cfg = (WasiConfig){ .argc = o->nargs + 1, .argv = argv, .nenv = o->nenv, .env = o->env,
+                         .npreopens = o->ndirs, .preopens = o->dirs, .nsockets = o->nlisten,
+                         .sockets = sockets, .stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2 };
+    /* Open the directories once here, so a bad --dir is a one-line error up front. */
     char err[300];
-    WasiCtx *ctx = wasi_new(&cfg, err, sizeof err);
-    if (!ctx) fprintf(stderr, "lvm: %s\n", err);
-    free(argv);
-    return ctx;
-}
-
-/* Bind every import (WASI only, so far) and instantiate, which runs a start function.
- * Returns the exit status (0 if instantiated). */
-static int instantiate(const Options *o, Module *m, Exec *exec, WasiCtx *wasi, Instance **out)
-{
-    Extern *imports = calloc((size_t)m->nimports + 1, sizeof *imports);
-    if (!imports) {
-        fprintf(stderr, "lvm: out of memory\n");
-        return 1;
+    WasiCtx *probe = wasi_new(cfg, err, sizeof err);
+    if (!probe) {
+        fprintf(stderr, "lvm: %s\n", err);
+        free(argv);
+        return false;
     }
-    for (uint32_t i = 0; i < m->nimports; i++) {
-        const Import *imp = &m->imports[i];
-        char err[300];
-        if (!wasi_is_import(imp)) {
-            fprintf(stderr, "lvm: %s: unknown import %s.%s (%s)\n", o->file, imp->module.str,
-                    imp->name.str, kind_name(imp->kind));
-            free(imports);
-            return 1;
-        }
-        if (!wasi_resolve(wasi, m, imp, &imports[i], err, sizeof err)) {
-            fprintf(stderr, "lvm: %s: %s\n", o->file, err);
-            free(imports);
-            return 1;
-        }
-    }
-    VmError err;
-    *out = vm_instantiate(m, imports, exec, &err);
-    free(imports);
-    if (*out) return 0;
-    vm_instance_free(err.partial);   /* (only set when tables are imported) */
-    if (err.kind == VM_TRAP) return trap_status(&err.trap);   /* names are copies: safe */
-    fprintf(stderr, "lvm: %s: %s\n", o->file, err.message);
-    return 1;
+    wasi_free(probe);
+    return true;
 }
 
 /* ---- Running ---------------------------------------------------------------------------------- */
 
-/* Call f with the command line's arguments; print the results if `print`. */
-static int call(const Options *o, Exec *exec, Function *f, const char *name, bool print)
+/* The function the root process runs, its type, and the arguments parsed for it. */
+static int entry_args(const Options *o, const Module *m, const char *name, Value *args,
+                      const ValType **results, uint32_t *nresults)
 {
-    const ValType *params, *results;
-    uint32_t nparams, nresults;
-    vm_function_type(f, &params, &nparams, &results, &nresults);
-    if ((uint32_t)o->nargs != nparams) {
-        fprintf(stderr, "lvm: %s takes %u argument%s, %d given\n", name, nparams,
-                nparams == 1 ? "" : "s", o->nargs);
-        return 2;
-    }
-    Value *args = calloc(nparams + 1, sizeof *args);
-    Value *res = calloc(nresults + 1, sizeof *res);
-    int status = 0;
-    if (!args || !res) {
-        fprintf(stderr, "lvm: out of memory\n");
-        status = 1;
-        goto done;
-    }
-    for (uint32_t i = 0; i < nparams; i++) {
-        if (!parse_arg(o->args[i], params[i], &args[i])) {
-            fprintf(stderr, "lvm: argument %u of %s: '%s' is not a valid %s\n", i + 1, name,
-                    o->args[i], type_name(params[i]));
-            status = 2;
-            goto done;
-        }
-    }
-    if (vm_invoke(exec, f, args, nparams, res, o->reductions) == RUN_TRAP) {
-        status = trap_status(vm_exec_trap(exec));
-        goto done;
-    }
-    for (uint32_t i = 0; print && i < nresults; i++) print_value(results[i], res[i]);
-done:
-    free(args);
-    free(res);
-    return status;
-}
-
-/* --invoke NAME, or `_start` (if the module exports it). */
-static int run(const Options *o, Instance *inst, Exec *exec)
-{
-    Extern ext;
-    const char *name = o->invoke ? o->invoke : "_start";
-    bool found = vm_instance_export(inst, name, &ext);
-    if (!o->invoke && !found) return 0;   /* a library module: instantiating was all */
-    if (!found || ext.kind != EXTERN_FUNC) {
+    const Export *e = loader_find_export(m, name);
+    if (!e || e->kind != EXTERN_FUNC) {
         fprintf(stderr, "lvm: no exported function '%s'\n", name);
         return 1;
     }
-    if (!o->invoke) {
-        /* _start takes no parameters: the arguments went to WASI's argv */
-        Options none = *o;
-        none.nargs = 0;
-        return call(&none, exec, ext.u.func, name, false);
+    const FuncType *t = &m->types[m->funcs[e->index].typeidx];
+    int nargs = o->invoke ? o->nargs : 0;   /* _start's arguments go to WASI's argv */
+    if ((uint32_t)nargs != t->nparams) {
+        fprintf(stderr, "lvm: %s takes %u argument%s, %d given\n", name, t->nparams,
+                t->nparams == 1 ? "" : "s", nargs);
+        return 2;
     }
-    return call(o, exec, ext.u.func, name, true);
+    for (uint32_t i = 0; i < t->nparams; i++)
+        if (!parse_arg(o->args[i], t->types[i], &args[i])) {
+            fprintf(stderr, "lvm: argument %u of %s: '%s' is not a valid %s\n", i + 1, name,
+                    o->args[i], type_name(t->types[i]));
+            return 2;
+        }
+    *results = t->types + t->nparams;
+    *nresults = t->nresults;
+    return 0;
+}
+
+/* Run the root process to its end; the VM's exit status is the root's. */
+static int run_root(const Options *o, Module *m, Runtime *rt)
+{
+    const char *name = o->invoke ? o->invoke : "_start";
+    if (!o->invoke && !loader_find_export(m, "_start"))
+        name = NULL;   /* a library module: instantiating (and its start function) is all */
+    Value args[64] = { 0 };
+    const ValType *rtypes = NULL;
+    uint32_t nres = 0;
+    if (o->invoke && o->nargs > 64) {
+        fprintf(stderr, "lvm: too many arguments\n");
+        return 2;
+    }
+    int st = name ? entry_args(o, m, name, args, &rtypes, &nres) : 0;
+    if (st)
+        return st;
+    SpawnRequest req = { .module = m, .export_name = name ? name : "",
+                         .args = args, .nargs = o->invoke ? (uint32_t)o->nargs : 0 };
+    char err[300];
+    uint64_t pid = sched_spawn(runtime_sched(rt), &req, NULL, err, sizeof err);
+    if (!pid && !name && strstr(err, "no exported function"))
+        return 0;
+    if (!pid) {
+        fprintf(stderr, "lvm: %s: %s\n", o->file, err);
+        return 1;
+    }
+    ExitInfo ei;
+    sched_wait(runtime_sched(rt), pid, &ei);
+    if (ei.reason < 0) {
+        fprintf(stderr, "lvm: deadlock: every process is waiting and nothing can wake them\n");
+        return 1;
+    }
+    if (ei.trap.kind == TRAP_EXIT)
+        return ei.trap.exit_code;
+    if (ei.reason >= EXIT_TRAP_BASE && ei.reason < EXIT_USER_BASE)
+        return trap_status(&ei.trap);
+    if (ei.reason != EXIT_NORMAL) {
+        char buf[64];
+        fprintf(stderr, "lvm: the root process exited: %s\n",
+                sched_reason_text(ei.reason, buf, sizeof buf));
+        return 1;
+    }
+    for (uint32_t i = 0; o->invoke && i < nres && i < ei.nresults; i++)
+        print_value(rtypes[i], ei.results[i]);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -566,24 +564,33 @@ int main(int argc, char **argv)
     Module *m = load(o.file);
     if (!m) return 1;
     int *sockets = calloc((size_t)o.nlisten + 1, sizeof *sockets);
-    Exec *exec = vm_exec_new(NULL);
-    WasiCtx *wasi = sockets && exec ? make_wasi(&o, sockets) : NULL;
+    WasiConfig wcfg;
     int status = 1;
-    if (!sockets || !exec) fprintf(stderr, "lvm: out of memory\n");
-    if (wasi) {
-        vm_exec_set_slice(exec, o.reductions);
-        Instance *inst = NULL;
-        status = instantiate(&o, m, exec, wasi, &inst);
-        if (inst) status = run(&o, inst, exec);
-        if (inst) vm_instance_free(inst);
-        if (o.stats)
-            fprintf(stderr, "reductions: %llu\n", (unsigned long long)vm_exec_reductions(exec));
+    if (!sockets) fprintf(stderr, "lvm: out of memory\n");
+    if (sockets && make_wasi_config(&o, &wcfg, sockets)) {
+        SchedConfig scfg = { .threads = o.threads, .reductions = o.reductions, .seed = o.seed };
+        char err[300];
+        Runtime *rt = runtime_new(&scfg, &wcfg, err, sizeof err);
+        if (!rt) {
+            fprintf(stderr, "lvm: %s\n", err);
+        } else {
+            status = run_root(&o, m, rt);
+            if (o.stats) {
+                SchedStats st;
+                sched_stats(runtime_sched(rt), &st);
+                fprintf(stderr, "reductions: %llu\nprocesses spawned: %llu\nmessages: %llu\n"
+                        "steals: %llu\n", (unsigned long long)st.reductions,
+                        (unsigned long long)st.spawned, (unsigned long long)st.messages,
+                        (unsigned long long)st.steals);
+            }
+            fflush(stdout);
+            runtime_free(rt);
+        }
+        free((void *)wcfg.argv);
     }
-    wasi_free(wasi);
     for (int i = 0; sockets && i < o.nlisten; i++)
         if (sockets[i] > 0) close(sockets[i]);
     free(sockets);
-    vm_exec_free(exec);
     loader_release(m);
     fflush(stdout);
     return status;

@@ -1,0 +1,67 @@
+/*
+ * runtime.c — the import resolver of `lvm app.wasm`: module "lvm" goes to actor.c, module
+ * wasi_snapshot_preview1 to a WASI context of the process's own (made on its first WASI
+ * import, freed with the process), anything else is an unknown import.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime.h"
+
+struct Runtime {
+    Sched *sched;
+    ActorHost *actor;
+    const WasiConfig *wasi;
+};
+
+static void free_wasi(void *ctx)
+{
+    wasi_free(ctx);
+}
+
+static bool resolve(void *env, Process *p, Process *parent, const Module *m, const Import *imp,
+                    Extern *out, char *err, size_t errlen)
+{
+    Runtime *rt = env;
+    if (strcmp(imp->module.str, "lvm") == 0)
+        return host_actor_resolve(rt->actor, m, imp, out, err, errlen);
+    if (wasi_is_import(imp)) {
+        WasiCtx *ctx = sched_local(p, LOCAL_WASI);
+        if (!ctx) {
+            if (!(ctx = wasi_new(rt->wasi, err, errlen)))
+                return false;
+            sched_set_local(p, LOCAL_WASI, ctx, free_wasi);
+        }
+        return wasi_resolve(ctx, m, imp, out, err, errlen);
+    }
+    snprintf(err, errlen, "unknown import %s.%s", imp->module.str, imp->name.str);
+    return false;
+}
+
+Runtime *runtime_new(const SchedConfig *cfg, const WasiConfig *wasi, char *err, size_t errlen)
+{
+    Runtime *rt = calloc(1, sizeof *rt);
+    if (!rt || !(rt->sched = sched_new(cfg)) || !(rt->actor = host_actor_new(rt->sched))) {
+        snprintf(err, errlen, "out of memory");
+        runtime_free(rt);
+        return NULL;
+    }
+    rt->wasi = wasi;
+    sched_set_resolver(rt->sched, resolve, rt);
+    return rt;
+}
+
+void runtime_free(Runtime *rt)
+{
+    if (!rt)
+        return;
+    sched_free(rt->sched);   /* first: processes still hold the actor's functions */
+    host_actor_free(rt->actor);
+    free(rt);
+}
+
+Sched *runtime_sched(Runtime *rt)
+{
+    return rt->sched;
+}
