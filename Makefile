@@ -16,6 +16,7 @@
 # Variants are the same Makefile run with other settings into their own build folder:
 #   DISPATCH=switch   the portable switch loop instead of computed goto (vm/config.h)
 #   SAN=1             AddressSanitizer + UndefinedBehaviorSanitizer
+#   TSAN=1            ThreadSanitizer (for the scheduler: make TSAN=1 test-actors)
 #   REDUCTIONS=0      do not count reductions (for measuring their cost only: no preemption)
 #   BUILD=dir         where objects and binaries go
 
@@ -37,6 +38,10 @@ endif
 ifeq ($(REDUCTIONS),0)
   CFLAGS_BASE += -DLVM_REDUCTIONS=0
 endif
+ifeq ($(TSAN),1)
+  CFLAGS_BASE += -fsanitize=thread -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=thread
+endif
 ifeq ($(SAN),1)
   CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
@@ -51,7 +56,7 @@ SPEC_OBJS = $(BUILD)/tests/spec/runner.o
 UNIT_SRCS = $(wildcard tests/unit/*.c)
 UNIT_OBJS = $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps example test test-unit test-wasi spec regress bench bench-noreds clean
+.PHONY: all deps example examples test test-unit test-wasi test-actors spec regress bench bench-noreds clean
 all: $(BUILD)/lvm $(BUILD)/liblvm.a
 
 deps:
@@ -74,10 +79,28 @@ $(BUILD)/spec-runner: $(SPEC_OBJS) $(BUILD)/liblvm.a
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/liblvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
 
-# ---- examples -------------------------------------------------------------------------
+# ---- guest programs (wasm32-wasi) -------------------------------------------------------
+# C guests are compiled with -O2 -c and linked without -O: clang 14 runs binaryen's
+# wasm-opt when it links with -O and finds one, which would make builds differ by machine.
+GUEST_CC     = clang --target=wasm32-wasi
+GUEST_CFLAGS = -O2 -Wall -Wextra -I.
+SDK_SRCS     = $(wildcard sdk/*.c)
+SDK_OBJS     = $(SDK_SRCS:%.c=build/guest/%.o)
+
+build/guest/%.o: %.c $(wildcard sdk/*.h)
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
+
+build/examples/%.wasm: build/guest/examples/%.o $(SDK_OBJS)
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $^ -o $@
+
 $(BUILD)/examples/%.wasm: examples/%.wat
 	@mkdir -p $(dir $@)
 	wat2wasm $< -o $@
+
+EXAMPLES = $(patsubst examples/%.c,build/examples/%.wasm,$(wildcard examples/*.c))
+examples: $(EXAMPLES)
 
 example: deps all $(BUILD)/examples/fac.wasm
 	$(BUILD)/lvm --invoke fac $(BUILD)/examples/fac.wasm 20
@@ -111,6 +134,10 @@ regress: deps $(BUILD)/spec-runner $(REGRESS_STAMP)
 # ---- tests ----------------------------------------------------------------------------
 test-unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
+
+# Actors: guest programs using sdk/, run through the real lvm binary (tests/actors/).
+test-actors: $(BUILD)/lvm $(SDK_OBJS)
+	tests/actors/run.sh $(BUILD)/lvm
 
 # WASI: guest programs in C, built for wasm32-wasi and run through the real lvm binary
 # with real directories, arguments and environment (tests/wasi/README.md).
