@@ -173,11 +173,7 @@ static bool create_own(Instance *inst, const InstanceLimits *limits, VmError *er
                      "memory of %u pages is over the limit of %u pages", l.min, cap);
             return false;
         }
-        if (cap && (!l.has_max || l.max > cap)) {
-            l.max = cap;
-            l.has_max = true;
-        }
-        inst->memory = vm_memory_new(l.min, l.max, l.has_max);
+        inst->memory = memory_create(l.min, l.max, l.has_max, cap);
         if (!inst->memory)
             goto no_memory;
         inst->has_memory = true;

@@ -335,7 +335,10 @@ dispatch:
     }
     CASE(MEMORY_GROW) {
         FETCH_NEXT(2);
-        SA.i32 = memory_grow(inst->memory, SB.u32);
+        int32_t old = memory_grow(inst->memory, SB.u32);
+        if (UNLIKELY(old == MEMORY_OVER_LIMIT))
+            TRAP(TRAP_OUT_OF_MEMORY);
+        SA.i32 = old;
         LOAD_MEMORY();
         GO_NEXT();
     }

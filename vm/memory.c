@@ -30,6 +30,11 @@ static size_t round_reserve(uint64_t bytes)
 
 MemoryInst *vm_memory_new(uint32_t min_pages, uint32_t max_pages, bool has_max)
 {
+    return memory_create(min_pages, max_pages, has_max, 0);
+}
+
+MemoryInst *memory_create(uint32_t min_pages, uint32_t max_pages, bool has_max, uint32_t limit)
+{
     if (min_pages > MAX_PAGES || (has_max && (max_pages > MAX_PAGES || max_pages < min_pages)))
         return NULL;
     MemoryInst *m = calloc(1, sizeof *m);
@@ -37,12 +42,16 @@ MemoryInst *vm_memory_new(uint32_t min_pages, uint32_t max_pages, bool has_max)
         return NULL;
     m->has_max = has_max;
     m->max_pages = has_max ? max_pages : MAX_PAGES;
-    uint64_t want = has_max ? (uint64_t)max_pages * PAGE_SIZE : (uint64_t)min_pages * PAGE_SIZE;
+    m->limit_pages = limit && limit < m->max_pages ? limit : 0;
+    /* Reserve up to what the memory may ever reach: the declared maximum or the owner's
+     * limit, whichever is lower. */
+    uint32_t reach = m->limit_pages ? m->limit_pages : has_max ? max_pages : min_pages;
+    uint64_t want = (uint64_t)reach * PAGE_SIZE;
     if (want > SIZE_MAX / 2)      /* a 32-bit host cannot reserve 4 GiB: start small */
         want = (uint64_t)min_pages * PAGE_SIZE;
     m->reserved = round_reserve(want);
     void *p = mmap(NULL, m->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED && has_max) {
+    if (p == MAP_FAILED && reach > min_pages) {
         m->reserved = round_reserve((uint64_t)min_pages * PAGE_SIZE);
         p = mmap(NULL, m->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     }
@@ -85,6 +94,8 @@ int32_t memory_grow(MemoryInst *m, uint32_t delta)
         return (int32_t)old;
     if (delta > m->max_pages - old)
         return -1;
+    if (m->limit_pages && delta > m->limit_pages - old)
+        return MEMORY_OVER_LIMIT;
     uint64_t new_size = (uint64_t)(old + delta) * PAGE_SIZE;
     if (new_size > SIZE_MAX / 2)
         return -1;

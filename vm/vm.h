@@ -166,9 +166,11 @@ Instance *vm_instantiate(Module *m, const Extern *imports, Exec *exec, VmError *
 
 /* Per-instance limits (a process's configuration, issue 4). */
 typedef struct InstanceLimits {
-    uint32_t max_memory_pages;   /* memory 0 never grows past this (0: no limit but the
-                                    module's own maximum); a module whose minimum is
-                                    above it fails to instantiate */
+    uint32_t max_memory_pages;   /* memory 0 may not grow past this (0: no limit but the
+                                    module's own maximum): memory.grow past it traps
+                                    with TRAP_OUT_OF_MEMORY, the process's limit being
+                                    broken; a module whose minimum is above it fails to
+                                    instantiate */
 } InstanceLimits;
 
 /* vm_instantiate with limits (NULL: none). */

@@ -36,6 +36,8 @@ struct MemoryInst {
     uint8_t *base;
     uint64_t size;          /* bytes, a multiple of 64 KiB */
     uint32_t max_pages;     /* the declared maximum, or 65536 */
+    uint32_t limit_pages;   /* the owner's limit (a process's configuration): growing past
+                               it traps with "out of memory"; 0 = none */
     bool has_max;
     size_t reserved;        /* bytes of address space reserved at base */
     atomic_int refs;        /* shared by importers */
@@ -148,7 +150,11 @@ RunStatus vm_interp_run(Exec *exec, int64_t budget);
 Value value_from_slot(ValType t, Slot s);
 
 /* memory.c */
-/* Grow by delta pages; returns the old size in pages or -1 (spec 4.4.7.7 memory.grow). */
+/* Grow by delta pages; returns the old size in pages, or -1 (spec 4.4.7.7 memory.grow:
+ * past the declared maximum, or the host is out of memory), or MEMORY_OVER_LIMIT past
+ * the owner's limit_pages. */
+#define MEMORY_OVER_LIMIT (-2)
+MemoryInst *memory_create(uint32_t min_pages, uint32_t max_pages, bool has_max, uint32_t limit);
 int32_t memory_grow(MemoryInst *m, uint32_t delta);
 int32_t table_grow(TableInst *t, uint32_t delta, Value init);
 MemoryInst *memory_retain(MemoryInst *m);
