@@ -110,6 +110,7 @@ void process_release(Process *p)
         return;
     free_resources(p);
     mailbox_free(&p->mbox);
+    free(p->trap);
     free(p->links);
     free(p->watchers);
     free(p->watching);

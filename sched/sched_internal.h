@@ -94,7 +94,7 @@ struct Process {
     bool exiting;
     int32_t exit_reason;          /* set by sched_set_exit_reason or at exit */
     bool exit_reason_set;         /* sched_set_exit_reason was called (lvm.exit) */
-    Trap trap;
+    Trap *trap;                   /* a copy of its trap, if it ended with one */
     uint32_t nresults;            /* of its function, when it returned */
     Value results[16];
     char **names;

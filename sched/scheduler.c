@@ -220,8 +220,9 @@ static void run_slice(Worker *w, Process *p)
         break;
     }
     case RUN_TRAP:
-        p->trap = *vm_exec_trap(p->exec);
-        process_exit(p, trap_reason(p, &p->trap));
+        if ((p->trap = malloc(sizeof *p->trap)))
+            *p->trap = *vm_exec_trap(p->exec);
+        process_exit(p, trap_reason(p, vm_exec_trap(p->exec)));
         break;
     }
 }
@@ -373,7 +374,8 @@ void sched_wait(Sched *s, uint64_t pid, ExitInfo *out)
     }
     if (atomic_load(&p->state) == PS_EXITED) {
         out->reason = p->exit_reason;
-        out->trap = p->trap;
+        if (p->trap)
+            out->trap = *p->trap;
         out->nresults = p->nresults;
         memcpy(out->results, p->results, sizeof out->results);
     } else {

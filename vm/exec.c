@@ -82,8 +82,8 @@ Exec *vm_exec_new(const ExecLimits *limits)
     e->max_frames = limits && limits->max_frames ? limits->max_frames : VM_DEFAULT_MAX_FRAMES;
     /* Start small and grow on demand (exec_grow_stack): an idle process should cost
      * little memory (issue 4's goal is under 16 KiB per idle process). */
-    e->stack_slots = e->stack_limit < 256 ? e->stack_limit : 256;
-    e->frames_cap = e->max_frames < 16 ? e->max_frames : 16;
+    e->stack_slots = e->stack_limit < 64 ? e->stack_limit : 64;
+    e->frames_cap = e->max_frames < 8 ? e->max_frames : 8;
     e->slice = -1;
     e->stack = calloc(e->stack_slots, sizeof(Slot));
     e->frames = calloc(e->frames_cap, sizeof(Frame));
@@ -103,6 +103,7 @@ void vm_exec_free(Exec *e)
     free(e->stack);
     free(e->frames);
     free(e->big_results);
+    free(e->trap);
     free(e);
 }
 
@@ -174,7 +175,7 @@ static bool locate(const Instance *inst, const Cell *pc, TraceFrame *out)
 
 void exec_fill_backtrace(Exec *e, const Cell *pc, Instance *inst)
 {
-    Trap *t = &e->trap;
+    Trap *t = e->trap;
     t->nframes = 0;
     if (locate(inst, pc, &t->frames[0]))
         t->nframes = 1;
@@ -211,8 +212,9 @@ bool vm_exec_call(Exec *e, Function *f, const Value *args, uint32_t nargs)
     e->entry = f;
     e->done_code[0] = vm_handler_cell(H_DONE);
     uint32_t need = t->nparams > t->nresults ? t->nparams : t->nresults;
-    if (f->cf && f->cf->frame_slots > need)
-        need = f->cf->frame_slots;
+    const CompiledFunc *cf = f->inst ? f->u.cf : NULL;
+    if (cf && cf->frame_slots > need)
+        need = cf->frame_slots;
     Slot *fp = e->stack;
     if (need > e->stack_slots && !(fp = exec_grow_stack(e, e->stack, need)))
         return false;
@@ -220,16 +222,17 @@ bool vm_exec_call(Exec *e, Function *f, const Value *args, uint32_t nargs)
         fp[i] = slot_from_value(t->types[i], args[i]);
     e->fp = fp;
     e->inst = f->inst;
-    if (f->cf) {
-        memset(fp + t->nparams, 0, f->cf->nlocals * sizeof(Slot));
+    if (cf) {
+        memset(fp + t->nparams, 0, cf->nlocals * sizeof(Slot));
         e->frames[0] = (Frame){ e->done_code, fp, f->inst };
         e->nframes = 1;
-        e->pc = f->cf->code;
+        e->pc = cf->code;
     } else {
         e->pc = NULL;    /* a host function as the entry: vm_run calls it */
     }
     e->state = EXEC_READY;
-    e->trap.kind = TRAP_NONE;
+    if (e->trap)
+        e->trap->kind = TRAP_NONE;
     return true;
 }
 
@@ -251,19 +254,30 @@ RunStatus exec_finish(Exec *e)
     return RUN_DONE;
 }
 
+/* The Exec's trap record, made on first use (NULL if there is no memory for one). */
+static Trap *trap_record(Exec *e)
+{
+    if (!e->trap)
+        e->trap = calloc(1, sizeof *e->trap);
+    return e->trap;
+}
+
 RunStatus exec_raise(Exec *e, TrapKind kind, const Cell *pc, Instance *inst)
 {
+    e->state = EXEC_TRAPPED;
+    Trap *t = trap_record(e);
+    if (!t)
+        return RUN_TRAP;
     if (kind == TRAP_HOST && e->host_exit) {
         kind = TRAP_EXIT;
-        e->trap.exit_code = e->host_exit_code;
+        t->exit_code = e->host_exit_code;
     }
-    e->trap.kind = kind;
+    t->kind = kind;
     if (kind == TRAP_HOST && e->host_trap_message[0])
-        snprintf(e->trap.message, sizeof e->trap.message, "%s", e->host_trap_message);
+        snprintf(t->message, sizeof t->message, "%s", e->host_trap_message);
     else
-        snprintf(e->trap.message, sizeof e->trap.message, "%s", vm_trap_message(kind));
+        snprintf(t->message, sizeof t->message, "%s", vm_trap_message(kind));
     exec_fill_backtrace(e, pc, inst);
-    e->state = EXEC_TRAPPED;
     return RUN_TRAP;
 }
 
@@ -292,7 +306,7 @@ HostStatus exec_call_host(Exec *e, Function *f, Slot *args, Instance *caller)
     e->host_caller = caller;
     e->host_trap_message[0] = 0;
     e->host_exit = false;
-    HostStatus st = f->host(e, f->env, (Value *)args);
+    HostStatus st = f->u.host->call(e, f->u.host->env, (Value *)args);
     e->host_caller = NULL;
     if (st == HOST_OK)
         for (uint32_t i = 0; i < t->nresults; i++)
@@ -325,7 +339,8 @@ const Value *vm_exec_results(const Exec *e, uint32_t *n)
 
 const Trap *vm_exec_trap(const Exec *e)
 {
-    return &e->trap;
+    static const Trap none = { .kind = TRAP_NONE, .message = "no trap" };
+    return e->trap ? e->trap : &none;
 }
 
 void vm_exec_set_user(Exec *e, void *user)
@@ -353,10 +368,13 @@ RunStatus vm_invoke(Exec *e, Function *f, const Value *args, uint32_t nargs, Val
 {
     if (!vm_exec_call(e, f, args, nargs)) {
         bool arity = nargs != f->type->nparams;
-        e->trap.kind = arity ? TRAP_HOST : TRAP_STACK_EXHAUSTED;
-        snprintf(e->trap.message, sizeof e->trap.message, "%s",
-                 arity ? "wrong number of arguments" : vm_trap_message(TRAP_STACK_EXHAUSTED));
-        e->trap.nframes = 0;
+        Trap *t = trap_record(e);
+        if (t) {
+            t->kind = arity ? TRAP_HOST : TRAP_STACK_EXHAUSTED;
+            snprintf(t->message, sizeof t->message, "%s",
+                     arity ? "wrong number of arguments" : vm_trap_message(TRAP_STACK_EXHAUSTED));
+            t->nframes = 0;
+        }
         return RUN_TRAP;
     }
     RunStatus st;

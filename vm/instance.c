@@ -29,11 +29,11 @@ bool functype_equal(const FuncType *a, const FuncType *b)
 Function *vm_host_function_new(const ValType *params, uint32_t nparams, const ValType *results,
                                uint32_t nresults, HostFn fn, void *env, const char *name)
 {
-    Function *f = calloc(1, sizeof *f);
+    HostFunction *h = calloc(1, sizeof *h);
     ValType *types = calloc((size_t)nparams + nresults + 1, sizeof(ValType));
     char *nm = strdup(name ? name : "host");
-    if (!f || !types || !nm) {
-        free(f);
+    if (!h || !types || !nm) {
+        free(h);
         free(types);
         free(nm);
         return NULL;
@@ -42,21 +42,23 @@ Function *vm_host_function_new(const ValType *params, uint32_t nparams, const Va
         memcpy(types, params, nparams * sizeof(ValType));
     if (nresults)
         memcpy(types + nparams, results, nresults * sizeof(ValType));
-    f->own_type = (FuncType){ nparams, nresults, types, 0 };
-    f->type = &f->own_type;
-    f->host = fn;
-    f->env = env;
-    f->name = nm;
-    return f;
+    h->type = (FuncType){ nparams, nresults, types, 0 };
+    h->fn.type = &h->type;
+    h->fn.u.host = h;
+    h->call = fn;
+    h->env = env;
+    h->name = nm;
+    return &h->fn;
 }
 
 void vm_host_function_free(Function *f)
 {
     if (!f)
         return;
-    free(f->own_type.types);
-    free(f->name);
-    free(f);
+    HostFunction *h = f->u.host;
+    free(h->type.types);
+    free(h->name);
+    free(h);
 }
 
 void vm_function_type(const Function *f, const ValType **params, uint32_t *nparams,
@@ -154,8 +156,7 @@ static bool create_own(Instance *inst, const InstanceLimits *limits, VmError *er
         Function *f = &inst->own_funcs[i - m->nimported_funcs];
         f->type = &m->types[m->funcs[i].typeidx];
         f->inst = inst;
-        f->cf = &inst->code->funcs[i - m->nimported_funcs];
-        f->funcidx = i;
+        f->u.cf = &inst->code->funcs[i - m->nimported_funcs];
         inst->funcs[i] = f;
     }
     for (uint32_t i = m->nimported_tables; i < m->ntables; i++) {

@@ -709,8 +709,8 @@ dispatch:
 call_function:
     /* callee, callee_fp, return_pc are set: a call of a function that may be another
      * instance's Wasm function or a host function. */
-    if (callee->cf) {
-        const CompiledFunc *cf = callee->cf;
+    if (callee->inst) {
+        const CompiledFunc *cf = callee->u.cf;
         if (UNLIKELY(callee_fp + cf->frame_slots > STACK_END || ft == FRAMES_END)) {
             callee_need = cf->frame_slots;
             goto grow_stacks;

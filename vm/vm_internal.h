@@ -61,17 +61,25 @@ struct GlobalInst {
     atomic_int refs;
 };
 
-/* A function instance (spec 4.2.6): Wasm code of some instance, or a host function. */
+/* A function instance (spec 4.2.6): Wasm code of some instance, or a host function.
+ * Every instance has one per function of its module, so it is kept to three words
+ * (a million processes have millions of them); a host function's data lives beside. */
 struct Function {
     const FuncType *type;
-    Instance *inst;               /* owner, for Wasm functions; NULL for host functions */
-    const CompiledFunc *cf;       /* Wasm functions */
-    uint32_t funcidx;
-    HostFn host;                  /* host functions */
-    void *env;
-    char *name;                   /* host functions: for backtraces */
-    FuncType own_type;            /* host functions own their type */
+    Instance *inst;               /* owner of a Wasm function; NULL for a host function */
+    union {
+        const CompiledFunc *cf;   /* Wasm: the shared code (cf->funcidx is its index) */
+        struct HostFunction *host;
+    } u;
 };
+
+typedef struct HostFunction {
+    Function fn;                  /* fn.u.host points back here */
+    HostFn call;
+    void *env;
+    char *name;                   /* for backtraces */
+    FuncType type;
+} HostFunction;
 
 /* A module instance (spec 4.2.5). Arrays cover the whole index space, imports first. */
 struct Instance {
@@ -124,7 +132,8 @@ struct Exec {
     Value *big_results;           /* when an entry returns more than 16 values */
     uint32_t nresults;
     uint64_t reductions;
-    Trap trap;
+    Trap *trap;                   /* allocated at the first trap: most Execs never trap, and
+                                     a Trap with its backtrace is over 3 KiB */
     char host_trap_message[128];
     bool host_exit;               /* the host call asked to exit (vm_exec_set_exit) */
     int host_exit_code;
