@@ -54,6 +54,7 @@ typedef struct Options {
     WasiPreopen *dirs;       /* --dir, in order: guest fds 3, 4, … */
     int ndirs;
     const char **env;        /* --env, as KEY=VALUE */
+    const char **env_given;  /* --env as written (KEY alone: env[i] is our copy) */
     int nenv;
     const char **listen;     /* --tcplisten HOST:PORT */
     int nlisten;
@@ -124,7 +125,7 @@ static void add_dir(Options *o, const char *v)
     d->host_path = v;
     d->guest_path = v;
     if (sep) {
-        char *host = strndup(v, (size_t)(sep - v));   /* lives until exit */
+        char *host = strndup(v, (size_t)(sep - v));   /* freed by free_options */
         if (!host) usage_error("out of memory", "");
         d->host_path = host;
         d->guest_path = sep + 2;
@@ -138,13 +139,15 @@ static void add_env(Options *o, const char *v)
     const char *eq = strchr(v, '=');
     if (eq == v || !v[0]) usage_error("--env wants KEY=VALUE, not ", v);
     if (eq) {
+        o->env_given[o->nenv] = v;
         o->env[o->nenv++] = v;
         return;
     }
     const char *val = getenv(v);
     if (!val) return;   /* not set on the host: not set in the guest either */
+    o->env_given[o->nenv] = v;
     size_t n = strlen(v) + strlen(val) + 2;
-    char *kv = malloc(n);   /* lives until exit */
+    char *kv = malloc(n);   /* freed by free_options */
     if (!kv) usage_error("out of memory", "");
     snprintf(kv, n, "%s=%s", v, val);
     o->env[o->nenv++] = kv;
@@ -160,6 +163,21 @@ static long long positive(const char *v, const char *option)
         exit(2);
     }
     return n;
+}
+
+/* What parse_options allocated (the --dir host names and --env copies included). */
+static void free_options(Options *o)
+{
+    for (int i = 0; i < o->ndirs; i++)
+        if (o->dirs[i].host_path != o->dirs[i].guest_path)
+            free((void *)o->dirs[i].host_path);
+    for (int i = 0; i < o->nenv; i++)
+        if (!strchr(o->env_given[i], '='))
+            free((void *)o->env[i]);
+    free(o->dirs);
+    free(o->env);
+    free(o->env_given);
+    free(o->listen);
 }
 
 /* One option that takes a value; false if argv[*i] is none of them. */
@@ -195,8 +213,9 @@ static void parse_options(int argc, char **argv, Options *o)
     /* each repeatable option appears at most argc times */
     o->dirs = calloc((size_t)argc, sizeof *o->dirs);
     o->env = calloc((size_t)argc, sizeof *o->env);
+    o->env_given = calloc((size_t)argc, sizeof *o->env_given);
     o->listen = calloc((size_t)argc, sizeof *o->listen);
-    if (!o->dirs || !o->env || !o->listen) usage_error("out of memory", "");
+    if (!o->dirs || !o->env || !o->env_given || !o->listen) usage_error("out of memory", "");
     int i;
     for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
         const char *a = argv[i];
@@ -562,7 +581,10 @@ int main(int argc, char **argv)
     /* A write to a closed pipe or socket is EPIPE for the guest, not death (Wasmtime). */
     signal(SIGPIPE, SIG_IGN);
     Module *m = load(o.file);
-    if (!m) return 1;
+    if (!m) {
+        free_options(&o);
+        return 1;
+    }
     int *sockets = calloc((size_t)o.nlisten + 1, sizeof *sockets);
     WasiConfig wcfg;
     int status = 1;
@@ -592,6 +614,7 @@ int main(int argc, char **argv)
         if (sockets[i] > 0) close(sockets[i]);
     free(sockets);
     loader_release(m);
+    free_options(&o);
     fflush(stdout);
     return status;
 }
