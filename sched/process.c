@@ -90,6 +90,10 @@ Process *process_lookup(Sched *s, uint64_t pid)
 
 static void free_resources(Process *p)
 {
+    io_end_wait(p);
+    free(p->io_fds);
+    p->io_fds = NULL;
+    p->capio_fds = 0;
     for (int i = 0; i < LOCAL_COUNT; i++)
         if (p->local[i] && p->local_free[i]) {
             p->local_free[i](p->local[i]);

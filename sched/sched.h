@@ -146,6 +146,15 @@ const uint8_t *sched_msg_bytes(const Process *p, size_t *len);
 /* Sleep: RECV_BLOCK until the time has passed, then RECV_OK. Messages stay queued. */
 RecvStatus sched_sleep(Process *p, int64_t ms);
 
+/* Wait, without holding a thread, until one of fds (poll(2) events) may be ready or
+ * timeout_ns (relative, -1: none; armed on the first try of a call) has passed.
+ * RECV_BLOCK: return HOST_BLOCK, the call runs again when the process is woken;
+ * RECV_OK: look again (something may be ready); RECV_TIMEOUT: the time is up.
+ * When the call completes, sched_io_done ends the wait. */
+struct pollfd;
+RecvStatus sched_wait_io(Process *p, const struct pollfd *fds, int nfds, int64_t timeout_ns);
+void sched_io_done(Process *p);
+
 /* Yield: RECV_BLOCK once (the process goes to the back of its run queue), then RECV_OK. */
 RecvStatus sched_yield_now(Process *p);
 

@@ -82,6 +82,9 @@ struct Process {
     _Atomic uint64_t wait_gen;    /* bumped when a wait ends */
     _Atomic uint64_t fired_gen;   /* the generation whose timer fired */
     bool yielded;                 /* sched_yield_now blocked once already */
+    atomic_bool io_signal;        /* the poller saw one of io_fds ready (io.c) */
+    int *io_fds;                  /* dups of the descriptors it waits on */
+    uint32_t nio_fds, capio_fds;
 
     pthread_mutex_t lock;         /* links, monitors, trap_exit, exiting, names */
     uint64_t *links;
@@ -129,6 +132,17 @@ void deque_destroy(Deque *d);
 void deque_push(Deque *d, Process *p);        /* owner only */
 Process *deque_steal(Deque *d);               /* anyone, oldest first; NULL if empty or lost a race */
 size_t deque_size(Deque *d);
+
+/* ---- I/O waits (io.c) ---------------------------------------------------------------- */
+
+bool io_start(Sched *s);
+void io_stop(Sched *s);
+void io_end_wait(Process *p);
+
+/* The current wait's bookkeeping (scheduler.c), shared with io.c. */
+void sched_end_wait(Process *p);
+void sched_arm_deadline_ns(Process *p, int64_t ns);
+bool sched_deadline_passed(Process *p);
 
 /* ---- Timers -------------------------------------------------------------------------- */
 
@@ -210,6 +224,12 @@ struct Sched {
     size_t nnames, capnames;
 
     TimerHeap timers;
+
+    /* I/O waits (io.c): one epoll set, one poller thread. */
+    int epfd, stopfd;
+    pthread_t poller;
+    bool poller_started;
+    atomic_int n_io_waiting;      /* processes parked on descriptors: not a deadlock */
 
     _Atomic uint64_t n_spawned, n_exited, n_messages, n_reductions, n_steals;
 };

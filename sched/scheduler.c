@@ -174,6 +174,7 @@ static void park(Process *p)
 {
     atomic_store(&p->state, PS_WAITING);
     if (mailbox_has_new(&p->mbox) || atomic_load(&p->kill_reason) >= 0 ||
+        atomic_load(&p->io_signal) ||
         atomic_load(&p->fired_gen) == atomic_load(&p->wait_gen))
         sched_wake(p);
 }
@@ -253,11 +254,11 @@ static void idle_wait(Sched *s)
             struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
             pthread_cond_timedwait(&s->idle, &s->idle_lock, &ts);
         } else {
-            if (sleeping == (int)s->nworkers) {
+            if (sleeping == (int)s->nworkers && atomic_load(&s->n_io_waiting) == 0) {
                 s->deadlocked = true;
                 pthread_cond_broadcast(&s->exited);
             }
-            if (s->nworkers > 1)
+            if (s->nworkers > 1 || atomic_load(&s->n_io_waiting) > 0)
                 pthread_cond_wait(&s->idle, &s->idle_lock);
         }
     }
@@ -328,6 +329,11 @@ Sched *sched_new(const SchedConfig *cfg)
     atomic_init(&s->next_pid, 1);
     atomic_init(&s->next_ref, 1);
     timers_init(&s->timers);
+    s->epfd = s->stopfd = -1;
+    if (!io_start(s)) {
+        sched_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -395,6 +401,7 @@ void sched_free(Sched *s)
     if (s->threads_started)
         for (unsigned i = 0; i < s->nworkers; i++)
             pthread_join(s->workers[i].thread, NULL);
+    io_stop(s);
     /* Whatever is left is parked or queued: free it without running anything. */
     for (size_t i = 0; i < s->table_cap; i++)
         for (Process *p = s->table[i], *next; p; p = next) {
@@ -468,21 +475,26 @@ void sched_send(Sched *s, Process *from, uint64_t to, int64_t tag, const void *b
 }
 
 /* The current wait is over: forget its deadline; a timer of it that fires later is stale. */
-static void end_wait(Process *p)
+void sched_end_wait(Process *p)
 {
     p->deadline_ns = 0;
     atomic_fetch_add(&p->wait_gen, 1);
 }
 
-static void arm_deadline(Process *p, int64_t ms)
+void sched_arm_deadline_ns(Process *p, int64_t ns)
 {
     if (p->deadline_ns)
         return;   /* armed by the first try of this same call */
-    p->deadline_ns = now_ns() + (uint64_t)ms * 1000000u;
+    p->deadline_ns = now_ns() + (uint64_t)ns;
     timers_add(&p->sched->timers, p->deadline_ns, p->pid, atomic_load(&p->wait_gen), NULL);
 }
 
-static bool deadline_passed(Process *p)
+static void arm_deadline(Process *p, int64_t ms)
+{
+    sched_arm_deadline_ns(p, ms * 1000000);
+}
+
+bool sched_deadline_passed(Process *p)
 {
     return atomic_load(&p->fired_gen) == atomic_load(&p->wait_gen) ||
            (p->deadline_ns && now_ns() >= p->deadline_ns);
@@ -495,11 +507,11 @@ RecvStatus sched_receive(Process *p, const int64_t *tags, uint32_t ntags, int64_
     Message *m = mailbox_take(&p->mbox, tags, ntags);
     if (m) {
         p->mbox.current = m;
-        end_wait(p);
+        sched_end_wait(p);
         return RECV_OK;
     }
-    if (timeout_ms == 0 || (timeout_ms > 0 && p->deadline_ns && deadline_passed(p))) {
-        end_wait(p);
+    if (timeout_ms == 0 || (timeout_ms > 0 && p->deadline_ns && sched_deadline_passed(p))) {
+        sched_end_wait(p);
         return RECV_TIMEOUT;
     }
     if (timeout_ms > 0)
@@ -511,8 +523,8 @@ RecvStatus sched_sleep(Process *p, int64_t ms)
 {
     if (ms <= 0)
         return RECV_OK;
-    if (p->deadline_ns && deadline_passed(p)) {
-        end_wait(p);
+    if (p->deadline_ns && sched_deadline_passed(p)) {
+        sched_end_wait(p);
         return RECV_OK;
     }
     arm_deadline(p, ms);
@@ -524,7 +536,7 @@ RecvStatus sched_yield_now(Process *p)
 {
     if (p->yielded) {
         p->yielded = false;
-        end_wait(p);
+        sched_end_wait(p);
         return RECV_OK;
     }
     p->yielded = true;
