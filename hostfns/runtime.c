@@ -15,6 +15,22 @@ struct Runtime {
     const WasiConfig *wasi;
 };
 
+/* WASI waits on descriptors through the scheduler: the process is parked, not the thread. */
+static WasiWaitResult wait_io(void *env, Exec *exec, const struct pollfd *fds, int nfds,
+                              int64_t timeout_ns)
+{
+    switch (sched_wait_io(sched_self(exec), fds, nfds, timeout_ns)) {
+    case RECV_BLOCK: return WASI_WAIT_BLOCK;
+    case RECV_TIMEOUT: return WASI_WAIT_TIMEOUT;
+    default: return WASI_WAIT_AGAIN;
+    }
+}
+
+static void wait_done(void *env, Exec *exec)
+{
+    sched_io_done(sched_self(exec));
+}
+
 static void free_wasi(void *ctx)
 {
     wasi_free(ctx);
@@ -31,6 +47,7 @@ static bool resolve(void *env, Process *p, Process *parent, const Module *m, con
         if (!ctx) {
             if (!(ctx = wasi_new(rt->wasi, err, errlen)))
                 return false;
+            wasi_set_waiter(ctx, &(WasiWaiter){ wait_io, wait_done, rt });
             sched_set_local(p, LOCAL_WASI, ctx, free_wasi);
         }
         return wasi_resolve(ctx, m, imp, out, err, errlen);

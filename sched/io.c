@@ -137,6 +137,8 @@ RecvStatus sched_wait_io(Process *p, const struct pollfd *fds, int nfds, int64_t
 
 void sched_io_done(Process *p)
 {
+    if (!p->nio_fds && !p->deadline_ns)
+        return;   /* the call did not wait: nothing to end (the common case) */
     io_end_wait(p);
     sched_end_wait(p);
 }

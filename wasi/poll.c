@@ -35,13 +35,30 @@ uint32_t wasi_wait(WasiCall *c, const WasiFd *f, short events)
 {
     struct pollfd p = { .fd = f->host, .events = events };
     int n = poll(&p, 1, 0);
-    if (n > 0) return WASI_ESUCCESS;   /* ready, or an error the operation will report */
+    if (n > 0) {                       /* ready, or an error the operation will report */
+        wasi_wait_done(c);             /* (ends a wait of an earlier try, if any) */
+        return WASI_ESUCCESS;
+    }
     if (n < 0 && errno != EINTR) return wasi_errno(errno);
     if (f->flags & WASI_FDFLAG_NONBLOCK) return WASI_EAGAIN;
-    /* HOST_BLOCK hook: with a scheduler, register (f->host, events) and return
-     * WASI_BLOCKED. Without one, this process is the only one: wait here. */
+    const WasiWaiter *w = &c->ctx->waiter;
+    if (w->wait && w->wait(w->env, c->exec, &p, 1, -1) == WASI_WAIT_BLOCK)
+        return WASI_BLOCKED;   /* parked: the call runs again when the fd is ready */
+    /* No scheduler (or it could not park us): this thread waits. */
     while (poll(&p, 1, -1) < 0 && errno == EINTR) {}
     return WASI_ESUCCESS;
+}
+
+void wasi_wait_done(WasiCall *c)
+{
+    const WasiWaiter *w = &c->ctx->waiter;
+    if (w->done)
+        w->done(w->env, c->exec);
+}
+
+void wasi_set_waiter(WasiCtx *ctx, const WasiWaiter *waiter)
+{
+    ctx->waiter = *waiter;
 }
 
 /* ---- poll_oneoff ---------------------------------------------------------------------- */
@@ -164,6 +181,29 @@ static void wait_some(Sub *subs, uint32_t n, struct pollfd *fds, int nfds)
     ppoll(fds, (nfds_t)nfds, tsp, NULL);   /* EINTR or early wake-ups: the caller loops */
 }
 
+/* The nanoseconds from now to the earliest clock deadline, -1 if there is none. */
+static int64_t earliest_timeout(const Sub *subs, uint32_t n)
+{
+    int64_t deadline = INT64_MAX;
+    for (uint32_t i = 0; i < n; i++)
+        if (subs[i].deadline < deadline) deadline = subs[i].deadline;
+    if (deadline == INT64_MAX) return -1;
+    int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+    return left < 0 ? 0 : left;
+}
+
+/* The scheduler says the earliest deadline has passed: its clock subscriptions fire. */
+static void fire_earliest(Sub *subs, uint32_t n)
+{
+    int64_t deadline = INT64_MAX;
+    for (uint32_t i = 0; i < n; i++)
+        if (subs[i].type == WASI_EVENT_CLOCK && !subs[i].ready && subs[i].deadline < deadline)
+            deadline = subs[i].deadline;
+    for (uint32_t i = 0; i < n; i++)
+        if (subs[i].type == WASI_EVENT_CLOCK && subs[i].deadline == deadline)
+            subs[i].ready = true;
+}
+
 static void put_events(WasiCall *c, uint32_t out, const Sub *subs, uint32_t n, uint32_t *count)
 {
     uint32_t k = 0;
@@ -198,11 +238,27 @@ WASI_IMPL(wasi_poll_oneoff)
     if (!subs || !fds) goto done;
     if ((r = parse_subs(c, in, n, subs, fds, &nfds))) goto done;
     poll(fds, (nfds_t)nfds, 0);   /* look first, without waiting */
+    const WasiWaiter *w = &c->ctx->waiter;
     while (!collect(subs, n, fds)) {
-        /* HOST_BLOCK hook: with a scheduler, register the fds and the earliest deadline
-         * and return WASI_BLOCKED here. */
-        wait_some(subs, n, fds, nfds);
+        if (!w->wait) {
+            wait_some(subs, n, fds, nfds);   /* no scheduler: this thread waits */
+            continue;
+        }
+        /* Park until an fd or the earliest deadline (relative now; the scheduler keeps
+         * the deadline from the first try, so a restarted call does not wait anew). */
+        WasiWaitResult wr = w->wait(w->env, c->exec, fds, nfds, earliest_timeout(subs, n));
+        if (wr == WASI_WAIT_BLOCK) {
+            r = WASI_BLOCKED;
+            goto done;
+        }
+        if (wr == WASI_WAIT_TIMEOUT) {
+            fire_earliest(subs, n);
+            continue;
+        }
+        wait_some(subs, n, fds, nfds);       /* could not park: wait here */
     }
+    if (w->done)
+        w->done(w->env, c->exec);
     uint32_t count;
     put_events(c, out, subs, n, &count);
     put_u32(guest_ptr(c, nevents), count);

@@ -70,6 +70,24 @@ WasiCtx *wasi_new(const WasiConfig *cfg, char *err, size_t errlen)
  * functions. Instances bound through wasi_resolve must be freed first. */
 void wasi_free(WasiCtx *ctx);
 
+/* How a call waits when a descriptor is not ready (DESIGN decision 7). Without a waiter
+ * the calling thread waits in poll(2) — fine for a single process. With one (the
+ * scheduler's, hostfns/runtime.c), wait() parks the process without holding a thread:
+ *   WASI_WAIT_BLOCK    nothing was done; the host call returns HOST_BLOCK and runs again
+ *                      from the start when the process is woken
+ *   WASI_WAIT_AGAIN    look again now (something may be ready, or waiting failed)
+ *   WASI_WAIT_TIMEOUT  the timeout (relative, armed on the call's first try) is over
+ * done() ends the wait when the call completes. */
+struct pollfd;
+typedef enum WasiWaitResult { WASI_WAIT_AGAIN, WASI_WAIT_BLOCK, WASI_WAIT_TIMEOUT } WasiWaitResult;
+typedef struct WasiWaiter {
+    WasiWaitResult (*wait)(void *env, Exec *exec, const struct pollfd *fds, int nfds,
+                           int64_t timeout_ns);
+    void (*done)(void *env, Exec *exec);
+    void *env;
+} WasiWaiter;
+void wasi_set_waiter(WasiCtx *ctx, const WasiWaiter *waiter);
+
 /* True if imp is imported from wasi_snapshot_preview1. */
 bool wasi_is_import(const Import *imp);
 

@@ -174,6 +174,7 @@ struct WasiCtx {
     uint32_t nfds;                      /* slots in fds (used or not) */
     uint32_t next_fd;                   /* where the search for a free number starts */
     bool no_openat2;                    /* force the component walk (sandbox.c) */
+    WasiWaiter waiter;                  /* how to wait (wasi.h); .wait NULL: in poll(2) */
     Function *funcs[WASI_NFUNCS];
     WasiBinding bindings[WASI_NFUNCS];
 };
@@ -264,6 +265,7 @@ uint32_t wasi_iovecs(WasiCall *c, uint32_t iovs, uint32_t count, struct iovec *o
  * before it is: 0 when ready, WASI_EAGAIN if the guest fd is non-blocking and it is not,
  * WASI_BLOCKED (with a scheduler, later) — the HOST_BLOCK hook (poll.c). */
 uint32_t wasi_wait(WasiCall *c, const WasiFd *f, short events);
+void wasi_wait_done(WasiCall *c);   /* the waiter's done(): the call is going through */
 
 /* ---- the functions, by file ---------------------------------------------------------- */
 #define WASI_IMPL(name) uint32_t name(WasiCall *c, const Value *a)
