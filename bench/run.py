@@ -39,8 +39,8 @@ WORKLOADS = [
 # with -O and wasm-opt is installed, which would make the module depend on the machine.
 NATIVE_CFLAGS = ["-O2", "-std=gnu11", "-Wall", "-Wextra"]
 WASM_CFLAGS = ["--target=wasm32-wasi", "-O2", "-std=gnu11", "-Wall", "-Wextra"]
-WASM_LDFLAGS = ["--target=wasm32-wasi", "-nostartfiles", "-Wl,--no-entry",
-                "-Wl,--export=run", "-Wl,-z,stack-size=1048576"]
+# The Wasm build is a WASI command, like the native one: main() prints the checksum.
+WASM_LDFLAGS = ["--target=wasm32-wasi", "-Wl,-z,stack-size=1048576"]
 
 # A module exporting `run: [] -> [i64]` that returns 42, to ask lvm whether it takes --stats.
 PROBE_WASM = bytes([
@@ -94,53 +94,25 @@ def build_wasm(cc, name):
     obj_dir = os.path.join(BUILD_DIR, "wasm")
     os.makedirs(obj_dir, exist_ok=True)
     src = os.path.join(SRC_DIR, name + ".c")
+    main_src = os.path.join(SRC_DIR, "native_main.c")
     obj = os.path.join(obj_dir, name + ".o")
+    main_obj = os.path.join(obj_dir, "native_main.o")
     wasm = os.path.join(BUILD_DIR, name + ".wasm")
+    if stale(main_obj, main_src):
+        sh([cc] + WASM_CFLAGS + ["-c", main_src, "-o", main_obj])
     if stale(obj, src):
         sh([cc] + WASM_CFLAGS + ["-c", src, "-o", obj])
-    if stale(wasm, obj):
-        sh([cc] + WASM_LDFLAGS + [obj, "-o", wasm])
+    if stale(wasm, obj, main_obj):
+        sh([cc] + WASM_LDFLAGS + [obj, main_obj, "-o", wasm])
         check_module(wasm)
     return wasm
 
 
-def read_leb_u32(data, pos):
-    result = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7f) << shift
-        shift += 7
-        if b < 0x80:
-            return result, pos
-
-
 def check_module(path):
-    """The module must import nothing (lvm has no WASI yet) and export a function `run`."""
+    """The module must be Wasm; lvm runs it as a WASI command (its _start)."""
     with open(path, "rb") as f:
-        data = f.read()
-    if data[:8] != PROBE_WASM[:8]:
-        raise BenchError("%s: not a Wasm 1.0 module" % path)
-    pos, exports_run = 8, False
-    while pos < len(data):
-        sec_id = data[pos]
-        size, body = read_leb_u32(data, pos + 1)
-        pos = body + size
-        if sec_id == 2:
-            count, _ = read_leb_u32(data, body)
-            if count:
-                raise BenchError("%s: has %d imports (something pulled in WASI; "
-                                 "see bench/README.md)" % (path, count))
-        elif sec_id == 7:
-            count, p = read_leb_u32(data, body)
-            for _ in range(count):
-                n, p = read_leb_u32(data, p)
-                name = data[p:p + n]
-                kind = data[p + n]
-                _, p = read_leb_u32(data, p + n + 1)
-                exports_run |= (name == b"run" and kind == 0)
-    if not exports_run:
-        raise BenchError("%s: does not export a function `run`" % path)
+        if f.read(8) != PROBE_WASM[:8]:
+            raise BenchError("%s: not a Wasm 1.0 module" % path)
 
 
 # ---- running --------------------------------------------------------------------------
@@ -332,7 +304,7 @@ def main():
                   % (args.lvm, flags, err), file=sys.stderr)
             return 2
         stats = probe_lvm(args.lvm, flags, ["--stats"])[0]
-        lvm_cmd = [args.lvm] + flags + (["--stats"] if stats else []) + ["--invoke", "run"]
+        lvm_cmd = [args.lvm] + flags + (["--stats"] if stats else [])
 
     results = []
     try:
@@ -357,7 +329,7 @@ def main():
     print(table(results, geomean, lvm_cmd is not None))
     if lvm_cmd is not None:
         print("\n%d runs each, interleaved; medians of wall time per process; "
-              "lvm: %s" % (args.runs, " ".join(lvm_cmd[:-2] + ["--invoke run"])))
+              "lvm: %s NAME.wasm" % (args.runs, " ".join(lvm_cmd)))
         if len(ratios) < len(results):
             print("geomean over the %d of %d workloads that ran and matched"
                   % (len(ratios), len(results)))
