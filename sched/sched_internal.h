@@ -208,7 +208,7 @@ struct Sched {
     /* sched_wait sleeps on `exited` (with idle_lock); `deadlocked` when every worker is
      * idle with nothing queued and no timer pending: no process can ever run again. */
     pthread_cond_t exited;
-    bool deadlocked;
+    atomic_bool deadlocked;
     Process **watched;            /* spawned from outside, kept for sched_wait */
     size_t nwatched, capwatched;
 

@@ -255,7 +255,7 @@ static void idle_wait(Sched *s)
             pthread_cond_timedwait(&s->idle, &s->idle_lock, &ts);
         } else {
             if (sleeping == (int)s->nworkers && atomic_load(&s->n_io_waiting) == 0) {
-                s->deadlocked = true;
+                atomic_store(&s->deadlocked, true);
                 pthread_cond_broadcast(&s->exited);
             }
             if (s->nworkers > 1 || atomic_load(&s->n_io_waiting) > 0)
@@ -278,11 +278,11 @@ static void worker_loop(Worker *w, Process *until)
         fire_timers(s);
         Process *p = find_work(w);
         if (p) {
-            s->deadlocked = false;
+            atomic_store(&s->deadlocked, false);
             run_slice(w, p);
             continue;
         }
-        if (until && s->deadlocked)
+        if (until && atomic_load(&s->deadlocked))
             break;
         idle_wait(s);
     }
@@ -374,7 +374,7 @@ void sched_wait(Sched *s, uint64_t pid, ExitInfo *out)
     } else {
         start_threads(s);
         pthread_mutex_lock(&s->idle_lock);
-        while (atomic_load(&p->state) != PS_EXITED && !s->deadlocked)
+        while (atomic_load(&p->state) != PS_EXITED && !atomic_load(&s->deadlocked))
             pthread_cond_wait(&s->exited, &s->idle_lock);
         pthread_mutex_unlock(&s->idle_lock);
     }
