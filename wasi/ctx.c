@@ -260,7 +260,11 @@ static WasiFd borrowed_fd(int host)
         return f;
     }
     f.filetype = wasi_filetype(st.st_mode, host);
-    f.rights_base = S_ISREG(st.st_mode) ? WASI_RIGHTS_FILE
+    /* Only a terminal lacks seek and tell (wasi-libc's isatty() looks at exactly that);
+     * /dev/null and other seekable character devices keep them. */
+    bool seekable = S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && !isatty(host) &&
+                                             lseek(host, 0, SEEK_CUR) >= 0);
+    f.rights_base = seekable ? WASI_RIGHTS_FILE
                     : S_ISSOCK(st.st_mode) ? WASI_RIGHTS_SOCKET : WASI_RIGHTS_STREAM;
     int fl = fcntl(host, F_GETFL);
     if (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY) f.rights_base &= ~WASI_RIGHTS_WRITING;

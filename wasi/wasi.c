@@ -98,6 +98,19 @@ static WASI_IMPL(clock_res_get)
     return WASI_ESUCCESS;
 }
 
+/* The CPU-time clocks must not go back for the guest, but a per-thread CPU clock can,
+ * by a microsecond or so, when the host thread moves between CPUs whose clocks differ
+ * (seen in VMs). So each context keeps the last value it gave and never gives less.
+ * With the scheduler (issue 4) the thread clock will be the process's own CPU time,
+ * summed over its slices, wherever they ran. */
+static uint64_t cpu_clock(WasiCtx *ctx, uint32_t id, uint64_t ns)
+{
+    uint64_t *last = &ctx->last_cpu[id == WASI_CLOCK_THREAD_CPUTIME];
+    if (ns < *last) ns = *last;
+    *last = ns;
+    return ns;
+}
+
 static WASI_IMPL(clock_time_get)
 {
     clockid_t id;
@@ -106,7 +119,9 @@ static WASI_IMPL(clock_time_get)
     if (!host_clock(ARG32(0), &id)) return WASI_EINVAL;
     if (!guest_range(c, ARG32(2), 8)) return WASI_EFAULT;
     if (clock_gettime(id, &ts) != 0) return wasi_errno(errno);
-    put_u64(guest_ptr(c, ARG32(2)), (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (ARG32(0) >= WASI_CLOCK_PROCESS_CPUTIME) ns = cpu_clock(c->ctx, ARG32(0), ns);
+    put_u64(guest_ptr(c, ARG32(2)), ns);
     return WASI_ESUCCESS;
 }
 

@@ -174,6 +174,7 @@ struct WasiCtx {
     uint32_t nfds;                      /* slots in fds (used or not) */
     uint32_t next_fd;                   /* where the search for a free number starts */
     bool no_openat2;                    /* force the component walk (sandbox.c) */
+    uint64_t last_cpu[2];               /* process, thread CPU time last given (wasi.c) */
     WasiWaiter waiter;                  /* how to wait (wasi.h); .wait NULL: in poll(2) */
     Function *funcs[WASI_NFUNCS];
     WasiBinding bindings[WASI_NFUNCS];
