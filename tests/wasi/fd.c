@@ -136,6 +136,33 @@ static void sec_rw(int argc, char **argv)
     /* at the end: 0 bytes, no error */
     CHECK_OK(__wasi_fd_read(fd, in, 2, &n));
     CHECK(n == 0, "fd_read at EOF gave %u bytes", (unsigned)n);
+
+    /* more iovecs than the host's IOV_MAX (1024): all of them count */
+    enum { MANY = 2000 };
+    static __wasi_ciovec_t many_out[MANY];
+    static __wasi_iovec_t many_in[MANY];
+    static char src[MANY], dst[MANY];
+    for (int i = 0; i < MANY; i++) {
+        src[i] = (char)('a' + i % 26);
+        many_out[i] = (__wasi_ciovec_t){(const uint8_t *)&src[i], 1};
+        many_in[i] = (__wasi_iovec_t){(uint8_t *)&dst[i], 1};
+    }
+    int big = new_file("many.txt", 0);
+    size_t done = 0;
+    while (done < MANY) {   /* a short write is allowed; the rest follows */
+        CHECK_OK(__wasi_fd_write(big, many_out + done, MANY - done, &n));
+        CHECK(n > 0, "fd_write of %zu iovecs wrote nothing", MANY - done);
+        done += n;
+    }
+    CHECK_OK(__wasi_fd_seek(big, 0, __WASI_WHENCE_SET, &pos));
+    done = 0;
+    while (done < MANY) {
+        CHECK_OK(__wasi_fd_read(big, many_in + done, MANY - done, &n));
+        CHECK(n > 0, "fd_read of %zu iovecs read nothing", MANY - done);
+        done += n;
+    }
+    CHECK(memcmp(src, dst, MANY) == 0, "2000 one-byte iovecs: the bytes differ");
+    CHECK_OK(__wasi_fd_close(big));
     CHECK_OK(__wasi_fd_close(fd));
 
     /* the host sees what was written */

@@ -144,6 +144,24 @@ static void sec_open(int argc, char **argv)
               __WASI_ERRNO_INVAL);
     CHECK_ERR(raw_path_open(D, 0, P("file\0"), 5, 0, R(FD_READ), 0, 0, P(&out)),
               __WASI_ERRNO_INVAL);
+    /* a name longer than NAME_MAX (255): NAMETOOLONG */
+    char longname[301];
+    memset(longname, 'n', 300);
+    longname[300] = '\0';
+    CHECK_ERR(open_err(longname, 0, __WASI_OFLAGS_CREAT, RW), __WASI_ERRNO_NAMETOOLONG);
+    /* a path longer than the host's PATH_MAX (4096) that names "file": opened (a
+     * component walk), or NAMETOOLONG; never a host buffer overrun */
+    static char longpath[10001];
+    for (int i = 0; i < 9996; i += 2) memcpy(longpath + i, "./", 2);
+    memcpy(longpath + 9996, "file", 5);
+    int e = open_at(D, longpath, 0, 0, R(FD_READ), 0, &fd);
+    if (e == 0) {
+        char buf[8] = "";
+        CHECK(read_some(fd, buf, 7) == 7 && memcmp(buf, "content", 7) == 0, "long path");
+        CHECK_OK(__wasi_fd_close(fd));
+    } else {
+        CHECK_ERR(e, __WASI_ERRNO_NAMETOOLONG);
+    }
     /* a file as the base: NOTDIR */
     int f = open_ok("file", 0, 0, R(FD_READ), 0);
     CHECK_ERR(__wasi_path_open(f, 0, "x", 0, 0, 0, 0, &out), __WASI_ERRNO_NOTDIR);
@@ -393,6 +411,13 @@ static void sec_readlink(int argc, char **argv)
     else
         CHECK_ERR2(e, __WASI_ERRNO_RANGE, __WASI_ERRNO_NAMETOOLONG);
     CHECK(buf[4] == '#', "readlink overran a 4-byte buffer");
+    /* a long target (4000 bytes; Linux allows up to 4095) comes back whole */
+    static char target[4001], back[4100];
+    for (int i = 0; i < 4000; i++) target[i] = (char)('a' + i % 26);
+    CHECK_OK(__wasi_path_symlink(target, D, "longlink"));
+    CHECK_OK(__wasi_path_readlink(D, "longlink", (uint8_t *)back, sizeof back, &used));
+    CHECK(used == 4000 && memcmp(back, target, 4000) == 0, "readlink of a 4000-byte target: "
+          "%u bytes", (unsigned)used);
     /* not a link; missing */
     CHECK_ERR(__wasi_path_readlink(D, "target", buf, sizeof buf, &used), __WASI_ERRNO_INVAL);
     CHECK_ERR(__wasi_path_readlink(D, "missing", buf, sizeof buf, &used), __WASI_ERRNO_NOENT);

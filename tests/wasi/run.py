@@ -591,7 +591,15 @@ def main():
             why = run_test(t, lvm, wasms, o.keep, o.verbose)
         except Exception as e:   # a hook or the driver itself: still one line per test
             why = "driver error: %r" % e
-        if t.name in expected:
+        if t.name in expected and expected[t.name].startswith("flaky:"):
+            # fails only sometimes (a race in lvm): neither outcome decides the run
+            if why:
+                xfailed += 1
+                print("FLAKY %s: failed this time: %s" % (t.name, why.splitlines()[0]))
+            else:
+                passed += 1
+                print("FLAKY %s: passed this time" % t.name)
+        elif t.name in expected:
             if why:
                 xfailed += 1
                 print("XFAIL %s: %s" % (t.name, why.splitlines()[0] if not o.verbose else why))
