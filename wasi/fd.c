@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -57,6 +58,9 @@ static uint32_t transfer(WasiCall *c, const Value *a, bool write, bool positione
     off_t at = (off_t)ARG64(3);
     do {
         if (n == 0) got = 0;   /* only empty buffers: nothing to do, not even a syscall */
+        else if (write && !positioned && f->filetype == WASI_FILETYPE_SOCKET_STREAM)
+            got = sendmsg(f->host, &(struct msghdr){ .msg_iov = iov, .msg_iovlen = n },
+                          MSG_NOSIGNAL);   /* a closed peer: EPIPE, never SIGPIPE */
         else if (write) got = positioned ? pwritev(f->host, iov, (int)n, at)
                                          : writev(f->host, iov, (int)n);
         else got = positioned ? preadv(f->host, iov, (int)n, at) : readv(f->host, iov, (int)n);

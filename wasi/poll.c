@@ -7,13 +7,13 @@
  * wasi-libc implements sleep(), nanosleep() and clock_nanosleep()).
  *
  * Blocking (DESIGN decision 7, and wasi.h). Both functions first look without side
- * effects (poll(2) with a zero timeout, the clock) and only then wait. The waiting is
- * done in exactly two places, each marked "HOST_BLOCK hook": with a scheduler (issue 4)
- * they will hand (host fds, events, deadline) to the process's waiter and return
- * WASI_BLOCKED, so the host function returns HOST_BLOCK having done nothing, and is
- * called again when the process is woken. One thing will have to change then: a relative
- * clock timeout must be turned into a deadline once, at the first attempt, and kept by
- * the process, or each restart would wait the whole timeout again.
+ * effects (poll(2) with a zero timeout, the clock) and only then wait. How they wait is
+ * the context's WasiWaiter: without one (a lone process) the calling thread waits in
+ * poll(2); with the scheduler's (hostfns/runtime.c) the process is parked on (host fds,
+ * deadline) and the call returns WASI_BLOCKED, so the host function returns HOST_BLOCK
+ * having done nothing and runs again from the start when the process is woken. A
+ * relative clock timeout is armed by the waiter on the first try and kept across
+ * restarts, so a restarted poll_oneoff does not wait the whole timeout again.
  *
  * Read next: sock.c.
  */

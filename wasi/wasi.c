@@ -80,8 +80,8 @@ static bool host_clock(uint32_t id, clockid_t *out)
     case WASI_CLOCK_REALTIME: *out = CLOCK_REALTIME; return true;
     case WASI_CLOCK_MONOTONIC: *out = CLOCK_MONOTONIC; return true;
     case WASI_CLOCK_PROCESS_CPUTIME: *out = CLOCK_PROCESS_CPUTIME_ID; return true;
-    /* Thread CPU time is the worker thread's: once processes migrate between workers
-     * (issue 4) it stops meaning "this process"; docs/wasi.md says so. */
+    /* Thread CPU time is the worker thread's: once a process migrates between workers
+     * it stops meaning "this process" exactly; docs/wasi.md says so. */
     case WASI_CLOCK_THREAD_CPUTIME: *out = CLOCK_THREAD_CPUTIME_ID; return true;
     }
     return false;
@@ -101,8 +101,9 @@ static WASI_IMPL(clock_res_get)
 /* The CPU-time clocks must not go back for the guest, but a per-thread CPU clock can,
  * by a microsecond or so, when the host thread moves between CPUs whose clocks differ
  * (seen in VMs). So each context keeps the last value it gave and never gives less.
- * With the scheduler (issue 4) the thread clock will be the process's own CPU time,
- * summed over its slices, wherever they ran. */
+ * On the scheduler a process moves between worker threads, so the thread clock is then
+ * only approximately its own: it should become the process's CPU time summed over its
+ * slices, which needs the VM to count it (docs/wasi.md). */
 static uint64_t cpu_clock(WasiCtx *ctx, uint32_t id, uint64_t ns)
 {
     uint64_t *last = &ctx->last_cpu[id == WASI_CLOCK_THREAD_CPUTIME];
@@ -151,8 +152,8 @@ static WASI_IMPL(proc_exit)
 /* Sending a signal to oneself has no meaning in a sandbox (Wasmtime: ENOSYS too). */
 static WASI_IMPL(proc_raise) { return WASI_ENOSYS; }
 
-/* With one process per OS process there is nothing to yield to but other host work;
- * with the scheduler (issue 4) this will end the slice instead. */
+/* Yields the host thread. Ending the process's slice instead would need a way for a host
+ * function to ask the VM for a YIELD (a HostStatus the VM does not have yet). */
 static WASI_IMPL(yield_now)
 {
     sched_yield();

@@ -19,11 +19,10 @@
  * having done nothing, and is called again when the process is woken. Every call that
  * can wait (fd_read, fd_write, sock_accept, sock_recv, sock_send on pipes, terminals and
  * sockets; poll_oneoff) therefore first asks "is it ready?" with poll(2) and a zero
- * timeout, which has no side effects, and only then does the operation. Until there is a
- * scheduler the answer "not ready" is handled by waiting on the spot: see wasi_wait() in
- * poll.c — that one function is the HOST_BLOCK hook. With a scheduler it will register
- * (host fd, events, deadline) with the process and return WASI_BLOCKED, which the
- * dispatcher in wasi.c turns into HOST_BLOCK.
+ * timeout, which has no side effects, and only then does the operation. When it is not
+ * ready, the context's WasiWaiter (wasi_set_waiter below) decides: the scheduler's parks
+ * the process and the call returns HOST_BLOCK; without one the calling thread waits in
+ * poll(2). See poll.c.
  *
  * Read next: wasi_internal.h (the fd table and guest-memory helpers), then wasi.c.
  */

@@ -264,7 +264,7 @@ uint32_t wasi_iovecs(WasiCall *c, uint32_t iovs, uint32_t count, struct iovec *o
 
 /* Wait until host fd is ready for `events` (POLLIN / POLLOUT), without side effects
  * before it is: 0 when ready, WASI_EAGAIN if the guest fd is non-blocking and it is not,
- * WASI_BLOCKED (with a scheduler, later) — the HOST_BLOCK hook (poll.c). */
+ * WASI_BLOCKED when the context's waiter parked the process (HOST_BLOCK; poll.c). */
 uint32_t wasi_wait(WasiCall *c, const WasiFd *f, short events);
 void wasi_wait_done(WasiCall *c);   /* the waiter's done(): the call is going through */
 
