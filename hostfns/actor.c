@@ -35,7 +35,7 @@ static ActorLocal *local_of(Process *p)
         a->child = *sched_config(p);
         sched_set_local(p, LOCAL_ACTOR, a, free);
     }
-    return a;
+    return a;   /* NULL only when out of memory: callers trap */
 }
 
 /* ---- Guest memory ------------------------------------------------------------------------ */
@@ -90,8 +90,11 @@ static HostStatus spawn_common(Exec *e, ActorHost *h, Module *m, const char *nam
     Value vals[1000];
     for (uint32_t i = 0; i < nargs; i++)
         vals[i] = (Value)read_i64(args + 8 * i);
+    ActorLocal *local = local_of(self);
+    if (!local)
+        return fail(e, "spawn", "out of memory");
     SpawnRequest req = { .module = m, .export_name = name, .table_index = index, .args = vals,
-                         .nargs = nargs, .config = &local_of(self)->child, .parent = self,
+                         .nargs = nargs, .config = &local->child, .parent = self,
                          .flags = flags & (SPAWN_LINK | SPAWN_MONITOR) };
     uint64_t ref = 0;
     char err[200];
@@ -140,6 +143,13 @@ static HostStatus h_module_load(Exec *e, void *env, Value *a)
     if (!m)
         return HOST_OK;
     pthread_mutex_lock(&h->modules_lock);
+    for (size_t i = 0; i < h->nmodules; i++)
+        if (h->modules[i] == m) {   /* the same bytes (loader's cache): the same handle */
+            loader_release(m);
+            a[0] = i + 1;
+            pthread_mutex_unlock(&h->modules_lock);
+            return HOST_OK;
+        }
     if (h->nmodules == h->capmodules) {
         size_t c = h->capmodules ? h->capmodules * 2 : 8;
         Module **v = realloc(h->modules, c * sizeof *v);
@@ -192,7 +202,15 @@ static HostStatus h_exit(Exec *e, void *env, Value *a)
 static HostStatus h_kill(Exec *e, void *env, Value *a)
 {
     ActorHost *h = env;
-    a[0] = sched_kill(h->sched, sched_self(e), a[0], (int32_t)a[1]) ? 0 : (Value)(uint32_t)-1;
+    Process *self = sched_self(e);
+    a[0] = sched_kill(h->sched, self, a[0], (int32_t)a[1]) ? 0 : (Value)(uint32_t)-1;
+    /* A signal to itself that kills it takes effect now, not at the end of the slice. */
+    int32_t pending = sched_pending_kill(self);
+    if (pending >= 0) {
+        sched_set_exit_reason(self, pending);
+        vm_exec_set_exit(e, pending);
+        return HOST_TRAP;
+    }
     return HOST_OK;
 }
 
@@ -362,7 +380,10 @@ static uint64_t lower(uint64_t current, uint64_t wanted)
 
 static HostStatus h_config_set(Exec *e, void *env, Value *a)
 {
-    ProcessConfig *c = &local_of(sched_self(e))->child;
+    ActorLocal *local = local_of(sched_self(e));
+    if (!local)
+        return fail(e, "config_set", "out of memory");
+    ProcessConfig *c = &local->child;
     uint64_t v = a[1];
     switch ((uint32_t)a[0]) {
     case CFG_MAX_MEMORY_PAGES: c->max_memory_pages = (uint32_t)lower(c->max_memory_pages, v > 65536 ? 65536 : v); break;
@@ -377,7 +398,10 @@ static HostStatus h_config_set(Exec *e, void *env, Value *a)
 
 static HostStatus h_config_get(Exec *e, void *env, Value *a)
 {
-    const ProcessConfig *c = &local_of(sched_self(e))->child;
+    ActorLocal *local = local_of(sched_self(e));
+    if (!local)
+        return fail(e, "config_get", "out of memory");
+    const ProcessConfig *c = &local->child;
     switch ((uint32_t)a[0]) {
     case CFG_MAX_MEMORY_PAGES: a[0] = c->max_memory_pages; break;
     case CFG_FUEL: a[0] = c->fuel; break;

@@ -449,7 +449,12 @@ bool sched_trap_exit(Process *p, bool on)
 uint64_t sched_monitor(Process *p, uint64_t other)
 {
     uint64_t ref = atomic_fetch_add(&p->sched->next_ref, 1);
-    Process *q = process_lookup(p->sched, other);
+    /* The watcher's side first: if the target exits while we add ourselves to its list,
+     * either its exit finds our entry here and sends DOWN, or we find it exiting below. */
+    pthread_mutex_lock(&p->lock);
+    bool recorded = add_monitor(&p->watching, &p->nwatching, &p->capwatching, (Monitor){ ref, other });
+    pthread_mutex_unlock(&p->lock);
+    Process *q = recorded ? process_lookup(p->sched, other) : NULL;
     bool added = false;
     if (q) {
         pthread_mutex_lock(&q->lock);
@@ -459,12 +464,12 @@ uint64_t sched_monitor(Process *p, uint64_t other)
         process_release(q);
     }
     if (!added) {
-        send_down(p, ref, other, EXIT_NOPROC);
-        return ref;
+        pthread_mutex_lock(&p->lock);
+        bool still = remove_monitor(p->watching, &p->nwatching, ref, NULL);
+        pthread_mutex_unlock(&p->lock);
+        if (still)   /* (else the target's exit already sent its DOWN) */
+            send_down(p, ref, other, EXIT_NOPROC);
     }
-    pthread_mutex_lock(&p->lock);
-    add_monitor(&p->watching, &p->nwatching, &p->capwatching, (Monitor){ ref, other });
-    pthread_mutex_unlock(&p->lock);
     return ref;
 }
 
@@ -494,6 +499,11 @@ bool sched_kill(Sched *s, Process *from, uint64_t pid, int32_t reason)
     process_signal(q, from ? from->pid : 0, reason, false);
     process_release(q);
     return true;
+}
+
+int32_t sched_pending_kill(Process *p)
+{
+    return atomic_load(&p->kill_reason);
 }
 
 void sched_set_exit_reason(Process *p, int32_t reason)

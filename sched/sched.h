@@ -168,6 +168,8 @@ bool sched_demonitor(Process *p, uint64_t ref);
 /* Send `reason` as an exit signal to `pid` (Erlang's exit/2). EXIT_KILLED cannot be
  * trapped. Returns false if there is no such process. */
 bool sched_kill(Sched *s, Process *from, uint64_t pid, int32_t reason);
+/* The reason an exit signal asked this process to die with, or -1. */
+int32_t sched_pending_kill(Process *p);
 /* Set the reason this process is exiting with (before a host function ends the run with
  * vm_exec_set_exit + HOST_TRAP). */
 void sched_set_exit_reason(Process *p, int32_t reason);

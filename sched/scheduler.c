@@ -213,6 +213,10 @@ static void run_slice(Worker *w, Process *p)
         park(p);
         break;
     case RUN_DONE: {
+        if ((killed = atomic_load(&p->kill_reason)) >= 0) {
+            process_exit(p, killed);   /* killed during its last slice: that wins */
+            break;
+        }
         const Value *r = vm_exec_results(p->exec, &p->nresults);
         if (p->nresults > 16)
             p->nresults = 16;
@@ -223,7 +227,9 @@ static void run_slice(Worker *w, Process *p)
     case RUN_TRAP:
         if ((p->trap = malloc(sizeof *p->trap)))
             *p->trap = *vm_exec_trap(p->exec);
-        process_exit(p, trap_reason(p, vm_exec_trap(p->exec)));
+        killed = atomic_load(&p->kill_reason);
+        process_exit(p, killed >= 0 && vm_exec_trap(p->exec)->kind == TRAP_EXIT
+                            ? killed : trap_reason(p, vm_exec_trap(p->exec)));
         break;
     }
 }
