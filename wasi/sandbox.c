@@ -271,7 +271,8 @@ uint32_t wasi_sandbox_open(WasiCtx *ctx, int dir, const char *path, int flags, m
     /* The walk: the parent in the sandbox, a final symlink chased unless O_NOFOLLOW,
      * then one openat on the leaf that will not follow anything. */
     WasiTarget t;
-    bool follow = !(flags & O_NOFOLLOW);
+    /* O_CREAT | O_EXCL never follows a final symlink (open(2)): it is EEXIST */
+    bool follow = !(flags & O_NOFOLLOW) && (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
     uint32_t r = wasi_sandbox_parent(ctx, dir, path, follow ? WASI_FOLLOW : WASI_LEXICAL, &t);
     if (r) return r;
     if (t.slash) {
