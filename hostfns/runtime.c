@@ -31,6 +31,16 @@ static void wait_done(void *env, Exec *exec)
     sched_io_done(sched_self(exec));
 }
 
+static WasiWaitResult yield_now(void *env, Exec *exec)
+{
+    return sched_yield_now(sched_self(exec)) == RECV_BLOCK ? WASI_WAIT_BLOCK : WASI_WAIT_AGAIN;
+}
+
+static uint64_t cpu_ns(void *env, Exec *exec)
+{
+    return sched_cpu_ns(sched_self(exec));
+}
+
 static void free_wasi(void *ctx)
 {
     wasi_free(ctx);
@@ -47,7 +57,7 @@ static bool resolve(void *env, Process *p, Process *parent, const Module *m, con
         if (!ctx) {
             if (!(ctx = wasi_new(rt->wasi, err, errlen)))
                 return false;
-            wasi_set_waiter(ctx, &(WasiWaiter){ wait_io, wait_done, rt });
+            wasi_set_waiter(ctx, &(WasiWaiter){ wait_io, wait_done, yield_now, cpu_ns, rt });
             sched_set_local(p, LOCAL_WASI, ctx, free_wasi);
         }
         return wasi_resolve(ctx, m, imp, out, err, errlen);

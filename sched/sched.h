@@ -168,6 +168,10 @@ bool sched_demonitor(Process *p, uint64_t ref);
 /* Send `reason` as an exit signal to `pid` (Erlang's exit/2). EXIT_KILLED cannot be
  * trapped. Returns false if there is no such process. */
 bool sched_kill(Sched *s, Process *from, uint64_t pid, int32_t reason);
+/* CPU time this process has used: its slices so far, plus the running one up to now
+ * (the calling thread's clock since the slice began). */
+uint64_t sched_cpu_ns(Process *p);
+
 /* The reason an exit signal asked this process to die with, or -1. */
 int32_t sched_pending_kill(Process *p);
 /* Set the reason this process is exiting with (before a host function ends the run with

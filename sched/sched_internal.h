@@ -72,6 +72,8 @@ struct Process {
     Exec *exec;
     ProcessConfig config;
     uint64_t fuel_used;
+    uint64_t cpu_ns;              /* CPU time of its finished slices */
+    uint64_t slice_cpu_start;     /* the worker thread's CPU clock when this slice began */
     bool watched;                 /* spawned from outside: sched_wait reads its exit */
 
     Mailbox mbox;

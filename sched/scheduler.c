@@ -170,6 +170,20 @@ static bool fuel_left(Process *p, int64_t *budget)
     return true;
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t sched_cpu_ns(Process *p)
+{
+    /* Called by the process's own host functions, so it is mid-slice on this thread. */
+    uint64_t now = thread_cpu_ns();
+    return p->cpu_ns + (now > p->slice_cpu_start ? now - p->slice_cpu_start : 0);
+}
+
 static void park(Process *p)
 {
     atomic_store(&p->state, PS_WAITING);
@@ -194,7 +208,9 @@ static void run_slice(Worker *w, Process *p)
         return;
     }
     uint64_t before = vm_exec_reductions(p->exec);
+    p->slice_cpu_start = thread_cpu_ns();
     RunStatus st = vm_run(p->exec, budget);
+    p->cpu_ns += thread_cpu_ns() - p->slice_cpu_start;
     uint64_t used = vm_exec_reductions(p->exec) - before;
     p->fuel_used += used;
     atomic_fetch_add(&s->n_reductions, used);

@@ -119,8 +119,14 @@ static WASI_IMPL(clock_time_get)
     /* a[1] is the requested precision: a hint the spec lets us ignore */
     if (!host_clock(ARG32(0), &id)) return WASI_EINVAL;
     if (!guest_range(c, ARG32(2), 8)) return WASI_EFAULT;
-    if (clock_gettime(id, &ts) != 0) return wasi_errno(errno);
-    uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    const WasiWaiter *w = &c->ctx->waiter;
+    uint64_t ns;
+    if (ARG32(0) == WASI_CLOCK_THREAD_CPUTIME && w->cpu_ns) {
+        ns = w->cpu_ns(w->env, c->exec);   /* the process's own time, over its slices */
+    } else {
+        if (clock_gettime(id, &ts) != 0) return wasi_errno(errno);
+        ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    }
     if (ARG32(0) >= WASI_CLOCK_PROCESS_CPUTIME) ns = cpu_clock(c->ctx, ARG32(0), ns);
     put_u64(guest_ptr(c, ARG32(2)), ns);
     return WASI_ESUCCESS;
@@ -152,12 +158,16 @@ static WASI_IMPL(proc_exit)
 /* Sending a signal to oneself has no meaning in a sandbox (Wasmtime: ENOSYS too). */
 static WASI_IMPL(proc_raise) { return WASI_ENOSYS; }
 
-/* Yields the host thread. Ending the process's slice instead would need a way for a host
- * function to ask the VM for a YIELD (a HostStatus the VM does not have yet). */
+/* With a scheduler: ends the process's slice (it goes to the back of its run queue, and
+ * the call completes when it runs again). Without one: yields the host thread. */
 static WASI_IMPL(yield_now)
 {
-    sched_yield();
-    return WASI_ESUCCESS;
+    const WasiWaiter *w = &c->ctx->waiter;
+    if (!w->yield) {
+        sched_yield();
+        return WASI_ESUCCESS;
+    }
+    return w->yield(w->env, c->exec) == WASI_WAIT_BLOCK ? WASI_BLOCKED : WASI_ESUCCESS;
 }
 
 /* ---- the function table ---------------------------------------------------------------- */

@@ -83,6 +83,12 @@ typedef struct WasiWaiter {
     WasiWaitResult (*wait)(void *env, Exec *exec, const struct pollfd *fds, int nfds,
                            int64_t timeout_ns);
     void (*done)(void *env, Exec *exec);
+    /* sched_yield: WASI_WAIT_BLOCK the first time (the process goes to the back of the
+     * run queue), WASI_WAIT_AGAIN when it runs again. NULL: yield the host thread. */
+    WasiWaitResult (*yield)(void *env, Exec *exec);
+    /* The calling process's own CPU time in ns (CLOCK_THREAD_CPUTIME_ID for the guest:
+     * a process moves between worker threads). NULL: the host thread's clock. */
+    uint64_t (*cpu_ns)(void *env, Exec *exec);
     void *env;
 } WasiWaiter;
 void wasi_set_waiter(WasiCtx *ctx, const WasiWaiter *waiter);
