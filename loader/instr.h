@@ -99,4 +99,14 @@ ImmKind instr_imm_kind(Opcode op);
 SigKind instr_sig(Opcode op);
 unsigned instr_width(Opcode op);       /* bytes accessed by a load/store, else 0 */
 
+/* Walk the body of function `funcidx` of a loaded (so already valid) module with the
+ * validator itself (validate.c), calling `visit` before each instruction with the height
+ * of the operand stack at that point — the number the compiler turns into a slot — and
+ * whether the instruction is unreachable (where the height means little: the spec's
+ * stack is polymorphic there). For tools (`lvm dis`); false with err filled if funcidx
+ * is imported or out of range. */
+typedef void (*InstrVisitor)(void *ctx, const Instr *in, uint32_t height, bool unreachable);
+bool loader_walk_heights(const Module *m, uint32_t funcidx, InstrVisitor visit, void *ctx,
+                         LoadError *err);
+
 #endif

@@ -60,6 +60,10 @@ void *loader_set_compiled(Module *m, void *compiled, void (*free_compiled)(void 
 /* Write "section 'code' at offset 0x1f: type mismatch" into buf. Returns buf. */
 const char *loader_error_format(const LoadError *err, char *buf, size_t len);
 
+/* The text-format name of a value type ("i32", "funcref"; "unknown" for 0, the
+ * validator's unknown type). */
+const char *valtype_name(uint8_t t);
+
 /* Find an export by name, or NULL. */
 const Export *loader_find_export(const Module *m, const char *name);
 

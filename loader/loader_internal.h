@@ -138,6 +138,5 @@ void module_destroy(Module *m);
 void names_read(Module *m, const uint8_t *p, uint32_t len);
 
 /* A printable name of a value type ("i32", "funcref", ...). */
-const char *valtype_name(uint8_t t);
 
 #endif

@@ -43,6 +43,8 @@ typedef struct Validator {
     uint32_t offset;            /* byte offset of the instruction being checked */
     Opcode op;                  /* the instruction being checked */
     LoadError *err;
+    InstrVisitor visit;         /* loader_walk_heights: told of each instruction, or NULL */
+    void *visit_ctx;
 } Validator;
 
 static bool invalid(Validator *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -583,12 +585,15 @@ static bool check_instr(Validator *v, const Instr *in)
     }
 }
 
-bool validate_function(const Module *m, uint32_t funcidx, const uint8_t *declared_refs,
-                       uint32_t *max_height, LoadError *err)
+/* The body walk shared by validation and loader_walk_heights: `visit`, if not NULL, sees
+ * each instruction with the operand stack height before it. */
+static bool validate_body(const Module *m, uint32_t funcidx, const uint8_t *declared_refs,
+                          InstrVisitor visit, void *ctx, uint32_t *max_height, LoadError *err)
 {
     const Func *f = &m->funcs[funcidx];
     Validator v = { .m = m, .func = f, .type = &m->types[f->typeidx],
-                    .refs = declared_refs, .err = err, .offset = f->code_offset };
+                    .refs = declared_refs, .err = err, .offset = f->code_offset,
+                    .visit = visit, .visit_ctx = ctx };
     Reader r = { f->code, f->code + f->code_len, m->bytes };
     bool ok = false;
     CtrlFrame shape = { .results = functype_results(v.type), .nresults = v.type->nresults };
@@ -601,6 +606,8 @@ bool validate_function(const Module *m, uint32_t funcidx, const uint8_t *declare
             goto fail;
         v.offset = in.offset;
         v.op = in.op;
+        if (v.visit)
+            v.visit(v.visit_ctx, &in, v.nvals, v.ctrls[v.nctrls - 1].unreachable);
         if (!check_instr(&v, &in))
             goto fail;
     }
@@ -609,6 +616,29 @@ bool validate_function(const Module *m, uint32_t funcidx, const uint8_t *declare
 fail:
     free(v.vals);
     free(v.ctrls);
+    return ok;
+}
+
+bool validate_function(const Module *m, uint32_t funcidx, const uint8_t *declared_refs,
+                       uint32_t *max_height, LoadError *err)
+{
+    return validate_body(m, funcidx, declared_refs, NULL, NULL, max_height, err);
+}
+
+bool loader_walk_heights(const Module *m, uint32_t funcidx, InstrVisitor visit, void *ctx,
+                         LoadError *err)
+{
+    if (funcidx >= m->nfuncs || m->funcs[funcidx].imported)
+        return load_fail(err, LOAD_INVALID, "code", 0, "function %u has no body", funcidx);
+    /* The module was validated when it was loaded, so every ref.func in it is declared:
+     * a set of all functions checks nothing and changes no height. */
+    uint8_t *all = malloc((size_t)m->nfuncs / 8 + 1);
+    if (!all)
+        return load_fail(err, LOAD_NO_MEMORY, "code", 0, "out of memory");
+    memset(all, 0xFF, (size_t)m->nfuncs / 8 + 1);
+    uint32_t max_height;
+    bool ok = validate_body(m, funcidx, all, visit, ctx, &max_height, err);
+    free(all);
     return ok;
 }
 

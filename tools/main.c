@@ -35,6 +35,7 @@
 #include "hostfns/runtime.h"
 #include "loader/loader.h"
 #include "sched/sched.h"
+#include "tools/dis.h"
 #include "vm/vm.h"
 #include "wasi/wasi.h"
 
@@ -299,19 +300,6 @@ static bool parse_float(const char *s, bool is_f64, Value *out)
     return true;
 }
 
-static const char *type_name(ValType t)
-{
-    switch (t) {
-    case VT_I32: return "i32";
-    case VT_I64: return "i64";
-    case VT_F32: return "f32";
-    case VT_F64: return "f64";
-    case VT_V128: return "v128";
-    case VT_FUNCREF: return "funcref";
-    case VT_EXTERNREF: return "externref";
-    }
-    return "?";
-}
 
 static bool parse_arg(const char *s, ValType t, Value *out)
 {
@@ -382,7 +370,7 @@ static void print_value(ValType t, Value v)
         if (v) printf("ref.extern %" PRIu64 "\n", (uint64_t)v - 1);
         else printf("null\n");
         break;
-    default: printf("<%s>\n", type_name(t)); break;
+    default: printf("<%s>\n", valtype_name(t)); break;
     }
 }
 
@@ -519,7 +507,7 @@ static int entry_args(const Options *o, const Module *m, const char *name, Value
     for (uint32_t i = 0; i < t->nparams; i++)
         if (!parse_arg(o->args[i], t->types[i], &args[i])) {
             fprintf(stderr, "lvm: argument %u of %s: '%s' is not a valid %s\n", i + 1, name,
-                    o->args[i], type_name(t->types[i]));
+                    o->args[i], valtype_name(t->types[i]));
             return 2;
         }
     *results = t->types + t->nparams;
@@ -576,6 +564,8 @@ static int run_root(const Options *o, Module *m, Runtime *rt)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "dis") == 0)   /* `lvm dis app.wasm`: tools/dis.c */
+        return dis_main(argc - 1, argv + 1);
     Options o;
     parse_options(argc, argv, &o);
     /* A write to a closed pipe or socket is EPIPE for the guest, not death (Wasmtime). */

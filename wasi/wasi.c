@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../loader/loader.h"
 #include "wasi_internal.h"
 
 /* ---- args, environ (witx: args_get, args_sizes_get, environ_get, environ_sizes_get) -- */
@@ -245,19 +246,6 @@ static HostStatus dispatch(Exec *exec, void *env, Value *args)
 
 static ValType val_type(char ch) { return ch == 'I' ? VT_I64 : VT_I32; }
 
-static const char *type_name(ValType t)
-{
-    switch (t) {
-    case VT_I32: return "i32";
-    case VT_I64: return "i64";
-    case VT_F32: return "f32";
-    case VT_F64: return "f64";
-    case VT_V128: return "v128";
-    case VT_FUNCREF: return "funcref";
-    case VT_EXTERNREF: return "externref";
-    }
-    return "?";
-}
 
 /* "(i32, i64) -> (i32)" */
 static void format_sig(const ValType *p, uint32_t np, const ValType *r, uint32_t nr, char *buf,
@@ -266,10 +254,10 @@ static void format_sig(const ValType *p, uint32_t np, const ValType *r, uint32_t
     size_t at = 0;
     at += (size_t)snprintf(buf + at, len - at, "(");
     for (uint32_t i = 0; i < np && at < len; i++)
-        at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "", type_name(p[i]));
+        at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "", valtype_name(p[i]));
     if (at < len) at += (size_t)snprintf(buf + at, len - at, ") -> (");
     for (uint32_t i = 0; i < nr && at < len; i++)
-        at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "", type_name(r[i]));
+        at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "", valtype_name(r[i]));
     if (at < len) snprintf(buf + at, len - at, ")");
 }
 

@@ -413,19 +413,6 @@ static bool parse_type(const char *s, ValType *out)
     return false;
 }
 
-static const char *type_name(ValType t)
-{
-    switch (t) {
-    case VT_I32: return "i32";
-    case VT_I64: return "i64";
-    case VT_F32: return "f32";
-    case VT_F64: return "f64";
-    case VT_V128: return "v128";
-    case VT_FUNCREF: return "funcref";
-    case VT_EXTERNREF: return "externref";
-    }
-    return "?";
-}
 
 /* Parse one {"type": T, "value": V} into e. Values are the unsigned decimal of the bits;
  * externref N is lvm's Value N+1, because 0 is the null reference. Returns an error
@@ -523,18 +510,18 @@ static void format_value(char *buf, size_t len, ValType t, Value v)
         snprintf(buf, len, v ? "funcref:<function>" : "funcref:null");
         break;
     default:
-        snprintf(buf, len, "%s:0x%" PRIx64, type_name(t), (uint64_t)v);
+        snprintf(buf, len, "%s:0x%" PRIx64, valtype_name(t), (uint64_t)v);
     }
 }
 
 static void format_expect(char *buf, size_t len, const Expect *e)
 {
     if (e->match == MATCH_NAN_CANONICAL)
-        snprintf(buf, len, "%s:nan:canonical", type_name(e->type));
+        snprintf(buf, len, "%s:nan:canonical", valtype_name(e->type));
     else if (e->match == MATCH_NAN_ARITHMETIC)
-        snprintf(buf, len, "%s:nan:arithmetic", type_name(e->type));
+        snprintf(buf, len, "%s:nan:arithmetic", valtype_name(e->type));
     else if (e->match == MATCH_NONNULL_REF)
-        snprintf(buf, len, "%s:<non-null>", type_name(e->type));
+        snprintf(buf, len, "%s:<non-null>", valtype_name(e->type));
     else
         format_value(buf, len, e->type, e->bits);
 }
