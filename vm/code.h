@@ -33,7 +33,7 @@ typedef enum Handler {
 #define OP(name, code, imm, sig, width) H_##name,
 #include "../loader/opcodes.def"
 #undef OP
-#define HANDLER(name, cells) H_##name,
+#define HANDLER(name, cells, operands) H_##name,
 #include "handlers.def"
 #undef HANDLER
     H_COUNT
@@ -104,8 +104,17 @@ Cell vm_handler_cell(Handler h);
 Handler vm_cell_handler(Cell c);
 const char *vm_handler_name(Handler h);
 
-/* disasm.c: the length in cells of the instruction at pc, and a listing of a function. */
+/* disasm.c: reading compiled code back (for `lvm dis`, tools/dis.c). */
+/* The length in cells of the instruction at pc, its handler cell included. */
 uint32_t vm_instr_cells(Handler h, const Cell *pc);
+/* The instruction at cell `at` of cf as text — its handler's name, then its operands
+ * decoded as handlers.def says (slots named L0.. for locals, `zero`, S0.. for the operand
+ * stack; branch targets as @cell; a callee as its funcidx) — into buf. Returns its length
+ * in cells. The text holds no address, so listings are the same on every run. */
+uint32_t vm_disasm_instr(char *buf, size_t len, const CompiledFunc *cf, uint32_t at);
+/* True for a superinstruction: a handler that does the work of several Wasm instructions. */
+bool vm_handler_is_super(Handler h);
+/* A raw listing of one function: one line per instruction, with its first cell. */
 void vm_disasm_function(FILE *out, const CompiledFunc *cf);
 
 #endif

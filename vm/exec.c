@@ -38,7 +38,7 @@ static const char *const handler_names[] = {
 #define OP(name, code, imm, sig, width) #name,
 #include "../loader/opcodes.def"
 #undef OP
-#define HANDLER(name, cells) #name,
+#define HANDLER(name, cells, operands) #name,
 #include "handlers.def"
 #undef HANDLER
 };

@@ -84,7 +84,7 @@ static RunStatus run(Exec *exec, int64_t budget, bool get_labels)
 #define OP(name, code, imm, sig, width) [H_##name] = &&L_##name,
 #include "../loader/opcodes.def"
 #undef OP
-#define HANDLER(name, cells) [H_##name] = &&L_##name,
+#define HANDLER(name, cells, operands) [H_##name] = &&L_##name,
 #include "handlers.def"
 #undef HANDLER
     };

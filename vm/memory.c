@@ -12,7 +12,9 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "bulk.h"
 #include "vm_internal.h"
@@ -33,6 +35,105 @@ MemoryInst *vm_memory_new(uint32_t min_pages, uint32_t max_pages, bool has_max)
     return memory_create(min_pages, max_pages, has_max, 0);
 }
 
+/* ---- A cache of small mappings ---------------------------------------------------------
+ * Spawning and ending processes maps and unmaps a linear memory each time, and unmapping
+ * touched pages costs a TLB shootdown on every core the VM runs on: more than half of a
+ * spawn's time. So small mappings are kept when their memory is freed and handed to the
+ * next memory of the same reservation, after zeroing just the pages that are resident
+ * (mincore tells which; zeroing does not unmap, so no shootdown). A reused memory thus has
+ * the resident pages its last owner touched — a process of the same module touches the
+ * same ones. */
+
+#define CACHE_MAX_RESERVE (1u << 20)   /* only mappings up to 1 MiB are kept */
+#define CACHE_MAX_ENTRIES 4096   /* (a few pages resident each: tens of MiB at most) */
+
+typedef struct CachedMapping {
+    uint8_t *base;
+    size_t reserved;
+    size_t rw;                          /* bytes already readable and writable */
+} CachedMapping;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static CachedMapping cache[CACHE_MAX_ENTRIES];
+static size_t ncache;
+
+static bool cache_take(size_t reserved, CachedMapping *out)
+{
+    bool found = false;
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = ncache; i-- > 0;)
+        if (cache[i].reserved == reserved) {
+            *out = cache[i];
+            cache[i] = cache[--ncache];
+            found = true;
+            break;
+        }
+    pthread_mutex_unlock(&cache_lock);
+    return found;
+}
+
+/* Zero the resident pages of [base, base+len): the memory reads as new again. */
+static void zero_resident(uint8_t *base, size_t len)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), npages = len / page;
+    unsigned char vec[CACHE_MAX_RESERVE / 4096];
+    if (npages > sizeof vec || mincore(base, len, vec) != 0) {
+        memset(base, 0, len);
+        return;
+    }
+    for (size_t i = 0; i < npages; i++)
+        if (vec[i] & 1)
+            memset(base + i * page, 0, page);
+}
+
+static bool cache_put(MemoryInst *m)
+{
+    if (m->reserved > CACHE_MAX_RESERVE)
+        return false;
+    zero_resident(m->base, m->rw);
+    pthread_mutex_lock(&cache_lock);
+    bool kept = ncache < CACHE_MAX_ENTRIES;
+    if (kept)
+        cache[ncache++] = (CachedMapping){ m->base, m->reserved, m->rw };
+    pthread_mutex_unlock(&cache_lock);
+    return kept;
+}
+
+static bool map_memory(MemoryInst *m, uint32_t min_pages, uint32_t reach)
+{
+    uint64_t want = (uint64_t)reach * PAGE_SIZE;
+    if (want > SIZE_MAX / 2)      /* a 32-bit host cannot reserve 4 GiB: start small */
+        want = (uint64_t)min_pages * PAGE_SIZE;
+    m->reserved = round_reserve(want);
+    CachedMapping c;
+    if (cache_take(m->reserved, &c)) {
+        m->base = c.base;
+        m->rw = c.rw;
+        return true;
+    }
+    void *p = mmap(NULL, m->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED && reach > min_pages) {
+        m->reserved = round_reserve((uint64_t)min_pages * PAGE_SIZE);
+        p = mmap(NULL, m->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    }
+    if (p == MAP_FAILED)
+        return false;
+    m->base = p;
+    m->rw = 0;
+    return true;
+}
+
+/* Make [0, size) readable and writable (what is past rw was PROT_NONE). */
+static bool commit(MemoryInst *m, uint64_t size)
+{
+    if (size <= m->rw)
+        return true;
+    if (mprotect(m->base + m->rw, (size_t)(size - m->rw), PROT_READ | PROT_WRITE) != 0)
+        return false;
+    m->rw = (size_t)size;
+    return true;
+}
+
 MemoryInst *memory_create(uint32_t min_pages, uint32_t max_pages, bool has_max, uint32_t limit)
 {
     if (min_pages > MAX_PAGES || (has_max && (max_pages > MAX_PAGES || max_pages < min_pages)))
@@ -46,22 +147,12 @@ MemoryInst *memory_create(uint32_t min_pages, uint32_t max_pages, bool has_max, 
     /* Reserve up to what the memory may ever reach: the declared maximum or the owner's
      * limit, whichever is lower. */
     uint32_t reach = m->limit_pages ? m->limit_pages : has_max ? max_pages : min_pages;
-    uint64_t want = (uint64_t)reach * PAGE_SIZE;
-    if (want > SIZE_MAX / 2)      /* a 32-bit host cannot reserve 4 GiB: start small */
-        want = (uint64_t)min_pages * PAGE_SIZE;
-    m->reserved = round_reserve(want);
-    void *p = mmap(NULL, m->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED && reach > min_pages) {
-        m->reserved = round_reserve((uint64_t)min_pages * PAGE_SIZE);
-        p = mmap(NULL, m->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    }
-    if (p == MAP_FAILED) {
+    if (!map_memory(m, min_pages, reach)) {
         free(m);
         return NULL;
     }
-    m->base = p;
     m->size = (uint64_t)min_pages * PAGE_SIZE;
-    if (m->size && mprotect(m->base, (size_t)m->size, PROT_READ | PROT_WRITE) != 0) {
+    if (!commit(m, m->size)) {
         munmap(m->base, m->reserved);
         free(m);
         return NULL;
@@ -80,7 +171,8 @@ void vm_memory_free(MemoryInst *m)
 {
     if (!m || atomic_fetch_sub(&m->refs, 1) != 1)
         return;
-    munmap(m->base, m->reserved);
+    if (!cache_put(m))
+        munmap(m->base, m->reserved);
     free(m);
 }
 
@@ -113,7 +205,7 @@ int32_t memory_grow(MemoryInst *m, uint32_t delta)
         m->base = p;
         m->reserved = (size_t)r;
     }
-    if (mprotect(m->base + m->size, (size_t)(new_size - m->size), PROT_READ | PROT_WRITE) != 0)
+    if (!commit(m, new_size))
         return -1;
     m->size = new_size;
     return (int32_t)old;

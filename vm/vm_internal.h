@@ -40,6 +40,7 @@ struct MemoryInst {
                                it traps with "out of memory"; 0 = none */
     bool has_max;
     size_t reserved;        /* bytes of address space reserved at base */
+    size_t rw;              /* bytes from base that are readable and writable (>= size) */
     atomic_int refs;        /* shared by importers */
 };
 

@@ -362,6 +362,6 @@ void wasi_free(WasiCtx *ctx)
     free(ctx->fds);
     free_strings(ctx->argv, ctx->argc);
     free_strings(ctx->env, ctx->nenv);
-    for (int i = 0; i < WASI_NFUNCS; i++) vm_host_function_free(ctx->funcs[i]);
+    for (int i = 0; i < WASI_NFUNCS; i++) vm_host_function_free(ctx->fns.funcs[i]);
     free(ctx);
 }

@@ -231,7 +231,11 @@ static const struct {
 static HostStatus dispatch(Exec *exec, void *env, Value *args)
 {
     WasiBinding *b = env;
-    WasiCall c = { .ctx = b->ctx, .exec = exec };
+    WasiCall c = { .ctx = b->ctx ? b->ctx : b->shared->ctx_of(b->shared->env, exec), .exec = exec };
+    if (!c.ctx) {
+        vm_exec_set_host_trap(exec, "WASI: this process has no WASI context (out of memory?)");
+        return HOST_TRAP;
+    }
     MemoryInst *m = vm_exec_caller_memory(exec);
     if (m) {
         c.mem = vm_memory_data(m);
@@ -266,22 +270,53 @@ bool wasi_is_import(const Import *imp)
     return strcmp(imp->module.str, WASI_MODULE_NAME) == 0;
 }
 
-/* The host function for FUNCS[i], made on first use. */
-static Function *get_function(WasiCtx *ctx, uint32_t i)
+/* The host function for FUNCS[i] in a set, made on first use; `b` is its binding. */
+static Function *get_function(WasiFuncs *fs, uint32_t i, WasiBinding b)
 {
-    if (ctx->funcs[i]) return ctx->funcs[i];
+    if (fs->funcs[i]) return fs->funcs[i];
     ValType p[16], r[1];
     uint32_t np = (uint32_t)strlen(FUNCS[i].params), nr = (uint32_t)strlen(FUNCS[i].results);
     for (uint32_t k = 0; k < np; k++) p[k] = val_type(FUNCS[i].params[k]);
     for (uint32_t k = 0; k < nr; k++) r[k] = val_type(FUNCS[i].results[k]);
-    ctx->bindings[i] = (WasiBinding){ ctx, i };
-    ctx->funcs[i] = vm_host_function_new(p, np, r, nr, dispatch, &ctx->bindings[i],
-                                         FUNCS[i].name);
-    return ctx->funcs[i];
+    fs->bindings[i] = b;
+    fs->funcs[i] = vm_host_function_new(p, np, r, nr, dispatch, &fs->bindings[i], FUNCS[i].name);
+    return fs->funcs[i];
 }
+
+static bool resolve(WasiFuncs *fs, WasiBinding b, const Module *m, const Import *imp,
+                    Extern *out, char *err, size_t errlen);
 
 bool wasi_resolve(WasiCtx *ctx, const Module *m, const Import *imp, Extern *out, char *err,
                   size_t errlen)
+{
+    return resolve(&ctx->fns, (WasiBinding){ ctx, NULL, 0 }, m, imp, out, err, errlen);
+}
+
+WasiShared *wasi_shared_new(WasiCtxOf ctx_of, void *env)
+{
+    WasiShared *sh = calloc(1, sizeof *sh);
+    if (sh) {
+        sh->ctx_of = ctx_of;
+        sh->env = env;
+    }
+    return sh;
+}
+
+void wasi_shared_free(WasiShared *sh)
+{
+    if (!sh) return;
+    for (int i = 0; i < WASI_NFUNCS; i++) vm_host_function_free(sh->fns.funcs[i]);
+    free(sh);
+}
+
+bool wasi_resolve_shared(WasiShared *sh, const Module *m, const Import *imp, Extern *out,
+                         char *err, size_t errlen)
+{
+    return resolve(&sh->fns, (WasiBinding){ NULL, sh, 0 }, m, imp, out, err, errlen);
+}
+
+static bool resolve(WasiFuncs *fs, WasiBinding b, const Module *m, const Import *imp,
+                    Extern *out, char *err, size_t errlen)
 {
     uint32_t i;
     for (i = 0; i < WASI_NFUNCS; i++)
@@ -293,7 +328,8 @@ bool wasi_resolve(WasiCtx *ctx, const Module *m, const Import *imp, Extern *out,
                  i < WASI_NFUNCS ? " as anything but a function" : "");
         return false;
     }
-    Function *f = get_function(ctx, i);
+    b.index = i;
+    Function *f = get_function(fs, i, b);
     if (!f) {
         snprintf(err, errlen, "out of memory");
         return false;

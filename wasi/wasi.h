@@ -93,6 +93,16 @@ typedef struct WasiWaiter {
 } WasiWaiter;
 void wasi_set_waiter(WasiCtx *ctx, const WasiWaiter *waiter);
 
+/* Host functions shared by every process of a scheduler, instead of one set per context:
+ * each call finds its context with ctx_of (which may make it on first use, so a process
+ * that never calls WASI never has one). A spawn then costs no WASI allocation at all. */
+typedef WasiCtx *(*WasiCtxOf)(void *env, Exec *exec);
+typedef struct WasiShared WasiShared;
+WasiShared *wasi_shared_new(WasiCtxOf ctx_of, void *env);
+void wasi_shared_free(WasiShared *shared);
+bool wasi_resolve_shared(WasiShared *shared, const Module *m, const Import *imp, Extern *out,
+                         char *err, size_t errlen) __attribute__((warn_unused_result));
+
 /* True if imp is imported from wasi_snapshot_preview1. */
 bool wasi_is_import(const Import *imp);
 

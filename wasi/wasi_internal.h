@@ -160,11 +160,25 @@ typedef struct WasiFd {
 
 typedef struct WasiCtx WasiCtx;
 
-/* The env of each host function: the context and which function it is. */
+/* The env of each host function: the context (or, for functions shared by every
+ * process, where to find it) and which function it is. */
 typedef struct WasiBinding {
-    WasiCtx *ctx;
+    WasiCtx *ctx;                       /* NULL: ask shared->ctx_of */
+    struct WasiShared *shared;
     uint32_t index;
 } WasiBinding;
+
+/* A set of host functions: one per context, or one shared by all (wasi_shared_new). */
+typedef struct WasiFuncs {
+    Function *funcs[WASI_NFUNCS];
+    WasiBinding bindings[WASI_NFUNCS];
+} WasiFuncs;
+
+struct WasiShared {
+    WasiFuncs fns;
+    WasiCtxOf ctx_of;
+    void *env;
+};
 
 struct WasiCtx {
     int argc, nenv;
@@ -176,8 +190,7 @@ struct WasiCtx {
     bool no_openat2;                    /* force the component walk (sandbox.c) */
     uint64_t last_cpu[2];               /* process, thread CPU time last given (wasi.c) */
     WasiWaiter waiter;                  /* how to wait (wasi.h); .wait NULL: in poll(2) */
-    Function *funcs[WASI_NFUNCS];
-    WasiBinding bindings[WASI_NFUNCS];
+    WasiFuncs fns;
 };
 
 /* ---- one call ---------------------------------------------------------------------------- */
