@@ -47,10 +47,17 @@ static void exit_then_send(int64_t parent, int64_t reason)
     send_i64(parent, TAG_AFTER, 1);   /* never runs */
 }
 
+static void libc_exit(int64_t code)
+{
+    exit((int)code);
+}
+
 // test: exit
 // expect: exit(user+42) from 10 calls deep: DOWN user+42, nothing ran after it
 // expect: exit(normal): DOWN normal
 // expect: exit(trap+4) chosen by the guest: DOWN trap+4
+// expect: libc's exit(5) (WASI proc_exit): DOWN user+5
+// expect: libc's exit(0): DOWN normal
 static void t_exit(int argc, char **argv)
 {
     int64_t ref;
@@ -62,6 +69,10 @@ static void t_exit(int argc, char **argv)
     printf("exit(normal): DOWN %s\n", reason_name(EXPECT_DOWN(ref, c)));
     c = SPAWN_MON(&ref, exit_then_send, lvm_self(), LVM_EXIT_TRAP + KIND_INT_DIV_ZERO);
     printf("exit(trap+4) chosen by the guest: DOWN %s\n", reason_name(EXPECT_DOWN(ref, c)));
+    c = SPAWN_MON(&ref, libc_exit, 5);
+    printf("libc's exit(5) (WASI proc_exit): DOWN %s\n", reason_name(EXPECT_DOWN(ref, c)));
+    c = SPAWN_MON(&ref, libc_exit, 0);
+    printf("libc's exit(0): DOWN %s\n", reason_name(EXPECT_DOWN(ref, c)));
 }
 
 // test: root_exit
@@ -182,11 +193,86 @@ static void kill_dead(int argc, char **argv)
     printf("a process killing itself: DOWN %s\n", reason_name(EXPECT_DOWN(ref, c)));
 }
 
+static void sleep_long(int64_t how)
+{
+    if (how == 0)
+        lvm_sleep(60000);
+    else {
+        int64_t tag = 12345;
+        lvm_receive(&tag, 1, how > 0 ? 60000 : -1);
+    }
+}
+
+// test: kill_waiting
+// expect: kill of a process in sleep(60 s): DOWN user+1 at once
+// expect: kill of a process in receive(60 s): DOWN user+1 at once
+// expect: kill of a process in receive(-1): DOWN user+1 at once
+static void kill_waiting(int argc, char **argv)
+{
+    static const char *const what[3] = { "sleep(60 s)", "receive(60 s)", "receive(-1)" };
+    for (int i = 0; i < 3; i++) {
+        int64_t ref;
+        lvm_pid c = SPAWN_MON(&ref, sleep_long, i == 2 ? -1 : i);
+        lvm_sleep(20);   /* it is waiting now */
+        int64_t t0 = now_us();
+        CHECK_EQ(lvm_kill(c, LVM_EXIT_USER + 1), 0);
+        int32_t r = EXPECT_DOWN(ref, c);
+        CHECK(now_us() - t0 < 1000000, "the DOWN took %lld us", (long long)(now_us() - t0));
+        printf("kill of a process in %s: DOWN %s at once\n", what[i], reason_name(r));
+    }
+}
+
+static void spin_forever(int64_t unused)
+{
+    for (volatile int64_t i = 0;; i++) {
+    }
+}
+
+// test: root_status
+// status: 3
+// expect: children left spinning and waiting; the root exits with 3
+static void root_status(int argc, char **argv)
+{
+    SPAWN(spin_forever, 0, 0);
+    SPAWN(sleep_long, 0, -1);
+    printf("children left spinning and waiting; the root exits with 3\n");
+    fflush(stdout);
+    exit(3);
+}
+
+// test: root_trap
+// status: 134
+// stderr: divide by zero
+// expect: the root traps with a child still running
+static void root_trap(int argc, char **argv)
+{
+    SPAWN(spin_forever, 0, 0);
+    printf("the root traps with a child still running\n");
+    fflush(stdout);
+    trap_div0();
+}
+
+// test: deadlock
+// status: 1
+// stderr: deadlock
+// expect: the root waits forever for a message that cannot come
+static void deadlock(int argc, char **argv)
+{
+    SPAWN(sleep_long, 0, -1);   /* waiting too: nothing can ever run again */
+    printf("the root waits forever for a message that cannot come\n");
+    fflush(stdout);
+    int64_t tag = 777;
+    lvm_receive(&tag, 1, -1);
+    printf("it came?\n");
+}
+
 int main(int argc, char **argv)
 {
     static const Section sections[] = {
         { "self", t_self }, { "exit", t_exit }, { "root_exit", root_exit }, { "kill", t_kill },
         { "kill_trapped", kill_trapped }, { "kill_dead", kill_dead },
+        { "kill_waiting", kill_waiting }, { "root_status", root_status },
+        { "root_trap", root_trap }, { "deadlock", deadlock },
     };
     return RUN_SECTIONS(sections, argc, argv);
 }

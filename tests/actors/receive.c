@@ -162,6 +162,24 @@ static void timeout_not_reset(int argc, char **argv)
     printf("the tag 2 messages are all there, in order\n");
 }
 
+// test: timeout_stale
+// expect: a receive(100 ms) answered at once, then receive(300 ms) of another tag: 1 after about 300 ms
+static void timeout_stale(int argc, char **argv)
+{
+    /* The first wait's timer is still pending when the second wait starts: it must not
+     * end the second one early. */
+    int64_t t1 = 1, t2 = 2;
+    lvm_send(lvm_self(), 1, "", 0);
+    CHECK_EQ(lvm_receive(&t1, 1, 100), 0);
+    int64_t t0 = now_us();
+    int32_t r = lvm_receive(&t2, 1, 300);
+    int64_t dt = now_us() - t0;
+    CHECK(r == 1 && dt >= 300000 && dt < 550000, "receive(300) returned %d after %lld us", (int)r,
+          (long long)dt);
+    printf("a receive(100 ms) answered at once, then receive(300 ms) of another tag: %d after "
+           "about 300 ms\n", (int)r);
+}
+
 static void send_later(int64_t to, int64_t ms, int64_t tag)
 {
     lvm_sleep(ms);
@@ -265,7 +283,7 @@ int main(int argc, char **argv)
     static const Section sections[] = {
         { "order_from_child", order_from_child }, { "order_self", order_self },
         { "order_per_sender", order_per_sender }, { "poll", t_poll }, { "timeout", timeout },
-        { "timeout_not_reset", timeout_not_reset }, { "timeout_infinite", timeout_infinite },
+        { "timeout_not_reset", timeout_not_reset }, { "timeout_stale", timeout_stale }, { "timeout_infinite", timeout_infinite },
         { "read", t_read }, { "send_dead", send_dead },
     };
     return RUN_SECTIONS(sections, argc, argv);

@@ -46,6 +46,31 @@ static void t_sleep(int argc, char **argv)
     printf("\n");
 }
 
+static void drip(int64_t to, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        lvm_sleep(10);
+        send_i64(to, TAG_N, i);
+    }
+}
+
+// test: sleep_not_cut
+// expect: sleep(150) while messages arrive every 10 ms: about 150 ms, and the 10 messages are queued
+static void sleep_not_cut(int argc, char **argv)
+{
+    SPAWN(drip, 0, lvm_self(), 10);
+    int64_t t0 = now_us();
+    lvm_sleep(150);
+    CHECK_ABOUT(now_us() - t0, 150, "sleep(150)");
+    for (int64_t i = 0; i < 10; i++) {
+        int64_t tag = TAG_N;
+        CHECK_EQ(lvm_receive(&tag, 1, WAIT_MS), 0);
+        CHECK_EQ(msg_i64(), i);
+    }
+    printf("sleep(150) while messages arrive every 10 ms: about 150 ms, and the 10 messages "
+           "are queued\n");
+}
+
 // test: send_after
 // expect: send_after(self, 60 ms) returns a timer id; the message comes after about 60 ms
 // expect: its tag 7, payload "hi", sender the root
@@ -159,7 +184,7 @@ static void send_after_dead(int argc, char **argv)
 int main(int argc, char **argv)
 {
     static const Section sections[] = {
-        { "sleep", t_sleep }, { "send_after", send_after },
+        { "sleep", t_sleep }, { "sleep_not_cut", sleep_not_cut }, { "send_after", send_after },
         { "send_after_other", send_after_other }, { "cancel", cancel },
         { "send_after_dead", send_after_dead },
     };
