@@ -51,12 +51,12 @@ LDLIBS  += -lxxhash -lm -lpthread
 
 LIB_SRCS  = $(wildcard loader/*.c) $(wildcard vm/*.c) $(wildcard sched/*.c) $(wildcard hostfns/*.c) $(wildcard wasi/*.c)
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
-LVM_OBJS  = $(BUILD)/tools/main.o
+LVM_OBJS  = $(BUILD)/tools/main.o $(BUILD)/tools/dis.o
 SPEC_OBJS = $(BUILD)/tests/spec/runner.o
 UNIT_SRCS = $(wildcard tests/unit/*.c)
 UNIT_OBJS = $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps example examples test test-unit test-wasi test-actors spec regress bench bench-noreds clean
+.PHONY: all deps example examples test test-unit test-wasi test-actors test-docs spec regress bench bench-noreds clean
 all: $(BUILD)/lvm $(BUILD)/liblvm.a
 
 deps:
@@ -144,11 +144,17 @@ test-actors: $(BUILD)/lvm $(SDK_OBJS)
 test-wasi: $(BUILD)/lvm
 	tests/wasi/run.sh $(BUILD)/lvm
 
+# Tools and docs: `lvm dis` against the listings in tests/dis/, and every listing in docs/
+# printed again by its tool and compared (tests/docs/check.py; --update rewrites them).
+test-docs: $(BUILD)/lvm
+	tests/dis/run.sh $(BUILD)/lvm
+	python3 tests/docs/check.py --lvm $(BUILD)/lvm
+
 test: deps
-	$(MAKE) test-unit spec regress test-wasi
-	$(MAKE) BUILD=build/switch DISPATCH=switch spec regress
+	$(MAKE) test-unit spec regress test-wasi test-docs
+	$(MAKE) BUILD=build/switch DISPATCH=switch spec regress test-docs
 	$(BUILD)/spec-runner --budget 1 --expected tests/spec/expected-failures.txt $(SPEC_JSON)
-	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test-unit spec regress test-wasi
+	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test-unit spec regress test-wasi test-docs
 	@echo "make test: all passed"
 
 bench: deps all

@@ -65,6 +65,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: lvm [options] app.wasm [args...]\n"
+        "       lvm dis app.wasm [--func NAME|INDEX]   (lvm dis --help)\n"
         "\n"
         "Run a WebAssembly module: its _start export, with WASI (wasi_snapshot_preview1).\n"
         "Options come before the module; everything after it is passed to the guest, whose\n"

@@ -209,7 +209,9 @@ static void put_field(Out *o, const CompiledFunc *cf, uint32_t at, char f)
     case 'k': put(o, "%" PRId32, (int32_t)(uint32_t)pc[2].u64); break;
     case 'd': put_float(o, pc[2].u64, true); break;
     case 'x': put(o, "%" PRIu64, pc[2].u64); break;
-    case 'P': put(o, "%" PRIu32 ", %" PRIu32, (uint32_t)pc[2].u64, (uint32_t)(pc[2].u64 >> 32)); break;
+    case 'P':
+        put(o, "%" PRIu32 ", %" PRIu32, (uint32_t)pc[2].u64, (uint32_t)(pc[2].u64 >> 32));
+        break;
     case 'F': put(o, "func %" PRIu32, pc[2].callee->funcidx); break;   /* never the pointer */
     case 'R':
         if (op.s.c == 0) {

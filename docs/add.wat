@@ -1,0 +1,6 @@
+;; The function docs/internals.md follows from bytes to result.
+(module
+  (func (export "add") (param i32 i32) (result i32)
+    local.get 0
+    local.get 1
+    i32.add))
