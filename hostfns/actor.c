@@ -26,6 +26,7 @@ struct ActorHost {
 /* Per-process state: the configuration its children get (config_set lowers it). */
 typedef struct ActorLocal {
     ProcessConfig child;
+    char last_error[200];         /* why the last spawn or module_load failed (last_error) */
 } ActorLocal;
 
 static ActorLocal *local_of(Process *p)
@@ -97,8 +98,9 @@ static HostStatus spawn_common(Exec *e, ActorHost *h, Module *m, const char *nam
                          .nargs = nargs, .config = &local->child, .parent = self,
                          .flags = flags & (SPAWN_LINK | SPAWN_MONITOR) };
     uint64_t ref = 0;
-    char err[200];
+    char err[200] = "";
     uint64_t pid = sched_spawn(h->sched, &req, &ref, err, sizeof err);
+    snprintf(local->last_error, sizeof local->last_error, "%s", err);
     if (refout && pid)
         write_i64(refout, ref);
     a[0] = pid;   /* 0: the spawn failed (docs/abi.md) */
@@ -140,8 +142,14 @@ static HostStatus h_module_load(Exec *e, void *env, Value *a)
     LoadError err;
     Module *m = loader_load(bytes, (uint32_t)a[1], &err);
     a[0] = 0;
-    if (!m)
+    ActorLocal *local = local_of(sched_self(e));
+    if (!m) {
+        if (local)
+            loader_error_format(&err, local->last_error, sizeof local->last_error);
         return HOST_OK;
+    }
+    if (local)
+        local->last_error[0] = 0;
     pthread_mutex_lock(&h->modules_lock);
     for (size_t i = 0; i < h->nmodules; i++)
         if (h->modules[i] == m) {   /* the same bytes (loader's cache): the same handle */
@@ -182,6 +190,20 @@ static HostStatus h_spawn_module(Exec *e, void *env, Value *a)
         return HOST_OK;
     }
     return spawn_named(e, h, m, a, 1);
+}
+
+/* last_error(ptr, len): the message of the last failed spawn or module_load ("" if the
+ * last one succeeded), cut to len bytes; returns its full length. */
+static HostStatus h_last_error(Exec *e, void *env, Value *a)
+{
+    ActorLocal *local = local_of(sched_self(e));
+    const char *msg = local ? local->last_error : "out of memory";
+    uint32_t n = (uint32_t)strlen(msg), len = (uint32_t)a[1];
+    GUEST(dst, "last_error", a[0], n < len ? n : len);
+    if (dst)
+        memcpy(dst, msg, n < len ? n : len);
+    a[0] = n;
+    return HOST_OK;
 }
 
 /* ---- Identity, exit, kill -------------------------------------------------------------------- */
@@ -424,6 +446,7 @@ static const struct {
     { "spawn_export", h_spawn_export, "iiiiii:I" },
     { "module_load", h_module_load, "ii:I" },
     { "spawn_module", h_spawn_module, "Iiiiiii:I" },
+    { "last_error", h_last_error, "ii:i" },
     { "exit", h_exit, "i:" },
     { "kill", h_kill, "Ii:i" },
     { "send", h_send, "IIii:i" },

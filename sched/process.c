@@ -351,12 +351,31 @@ static void link_and_monitor(Sched *s, Process *p, Process *parent, uint32_t fla
     }
 }
 
+/* A spawn that failed after the spawner asked to be told how its child ends: as in
+ * Erlang, it gets a pid, and the monitor's DOWN (or the link's exit signal) says
+ * EXIT_SPAWN_FAILED. Without a link or monitor the spawn just returns 0. */
+static uint64_t spawn_failed(Sched *s, const SpawnRequest *req, uint64_t *monitor_ref)
+{
+    if (!req->parent || !(req->flags & (SPAWN_LINK | SPAWN_MONITOR)))
+        return 0;
+    uint64_t pid = atomic_fetch_add(&s->next_pid, 1);   /* a pid that is already dead */
+    if (req->flags & SPAWN_MONITOR) {
+        uint64_t ref = atomic_fetch_add(&s->next_ref, 1);
+        if (monitor_ref)
+            *monitor_ref = ref;
+        send_down(req->parent, ref, pid, EXIT_SPAWN_FAILED);
+    }
+    if (req->flags & SPAWN_LINK)
+        process_signal(req->parent, pid, EXIT_SPAWN_FAILED, true);
+    return pid;
+}
+
 uint64_t sched_spawn(Sched *s, const SpawnRequest *req, uint64_t *monitor_ref, char *err,
                      size_t errlen)
 {
     if (req->parent && !req->parent->config.can_spawn) {
         snprintf(err, errlen, "not permitted: this process may not spawn");
-        return 0;
+        return spawn_failed(s, req, monitor_ref);
     }
     Process *p = process_new(s, req);
     if (!p || !p->exec) {
@@ -367,7 +386,7 @@ uint64_t sched_spawn(Sched *s, const SpawnRequest *req, uint64_t *monitor_ref, c
     }
     if (!start_process(s, p, req, err, errlen) || !table_insert(s, p)) {
         process_release(p);
-        return 0;
+        return spawn_failed(s, req, monitor_ref);
     }
     link_and_monitor(s, p, req->parent, req->flags, monitor_ref);
     atomic_fetch_add(&s->n_spawned, 1);

@@ -92,6 +92,9 @@ LVM_IMPORT("spawn_module") lvm_pid lvm_spawn_module(int64_t module, const char *
                                                     int32_t name_len, const int64_t *args,
                                                     int32_t nargs, int32_t flags,
                                                     int64_t *ref_out);
+/* Why the last spawn or module_load of this process failed ("" if it succeeded): copies
+ * up to len bytes of the message and returns its full length. */
+LVM_IMPORT("last_error") int32_t lvm_last_error(char *buf, int32_t len);
 LVM_IMPORT("exit") __attribute__((noreturn)) void lvm_exit(int32_t reason);
 LVM_IMPORT("kill") int32_t lvm_kill(lvm_pid pid, int32_t reason);
 LVM_IMPORT("send") int32_t lvm_send(lvm_pid to, int64_t tag, const void *bytes, int32_t len);
