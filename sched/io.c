@@ -80,12 +80,13 @@ void io_stop(Sched *s)
 /* Forget the current registrations (the wait is over, or is being renewed). */
 void io_end_wait(Process *p)
 {
-    if (!p->nio_fds)
-        return;
     for (uint32_t i = 0; i < p->nio_fds; i++)
         close(p->io_fds[i]);
     p->nio_fds = 0;
-    atomic_fetch_sub(&p->sched->n_io_waiting, 1);
+    if (p->io_counted) {
+        p->io_counted = false;
+        atomic_fetch_sub(&p->sched->n_io_waiting, 1);
+    }
 }
 
 static bool io_register(Process *p, const struct pollfd *fds, int nfds)
@@ -98,7 +99,12 @@ static bool io_register(Process *p, const struct pollfd *fds, int nfds)
         p->io_fds = v;
         p->capio_fds = (uint32_t)nfds;
     }
-    atomic_fetch_add(&s->n_io_waiting, 1);
+    if (nfds > 0) {
+        /* Parked on descriptors: while it is, all workers idle is not a deadlock. (A
+         * wait with no descriptor is a plain timer wait, counted as one.) */
+        atomic_fetch_add(&s->n_io_waiting, 1);
+        p->io_counted = true;
+    }
     for (int i = 0; i < nfds; i++) {
         int d = fcntl(fds[i].fd, F_DUPFD_CLOEXEC, 0);
         if (d < 0)
@@ -137,7 +143,7 @@ RecvStatus sched_wait_io(Process *p, const struct pollfd *fds, int nfds, int64_t
 
 void sched_io_done(Process *p)
 {
-    if (!p->nio_fds && !p->deadline_ns)
+    if (!p->nio_fds && !p->io_counted && !p->deadline_ns)
         return;   /* the call did not wait: nothing to end (the common case) */
     io_end_wait(p);
     sched_end_wait(p);

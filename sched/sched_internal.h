@@ -87,6 +87,7 @@ struct Process {
     atomic_bool io_signal;        /* the poller saw one of io_fds ready (io.c) */
     int *io_fds;                  /* dups of the descriptors it waits on */
     uint32_t nio_fds, capio_fds;
+    bool io_counted;              /* counted in n_io_waiting (io.c) */
 
     pthread_mutex_t lock;         /* links, monitors, trap_exit, exiting, names */
     uint64_t *links;

@@ -186,11 +186,15 @@ uint64_t sched_cpu_ns(Process *p)
 
 static void park(Process *p)
 {
+    /* Once PS_WAITING is stored, a waker may queue it and another worker run it to its
+     * end and free it while we still look at it: hold a reference until we are done. */
+    atomic_fetch_add(&p->refs, 1);
     atomic_store(&p->state, PS_WAITING);
     if (mailbox_has_new(&p->mbox) || atomic_load(&p->kill_reason) >= 0 ||
         atomic_load(&p->io_signal) ||
         atomic_load(&p->fired_gen) == atomic_load(&p->wait_gen))
         sched_wake(p);
+    process_release(p);
 }
 
 static void run_slice(Worker *w, Process *p)
