@@ -266,6 +266,22 @@ static void deadlock(int argc, char **argv)
     printf("it came?\n");
 }
 
+// test: deadlock_after_sleep
+// status: 1
+// stderr: deadlock
+// expect: slept, then waits for a message that cannot come
+static void deadlock_after_sleep(int argc, char **argv)
+{
+    /* A WASI sleep (poll_oneoff with only a clock) once left the scheduler believing an
+     * I/O wait was still pending, so this deadlock was never reported: lvm hung. */
+    usleep(10000);
+    printf("slept, then waits for a message that cannot come\n");
+    fflush(stdout);
+    int64_t tag = 778;
+    lvm_receive(&tag, 1, -1);
+    printf("it came?\n");
+}
+
 int main(int argc, char **argv)
 {
     static const Section sections[] = {
@@ -273,6 +289,7 @@ int main(int argc, char **argv)
         { "kill_trapped", kill_trapped }, { "kill_dead", kill_dead },
         { "kill_waiting", kill_waiting }, { "root_status", root_status },
         { "root_trap", root_trap }, { "deadlock", deadlock },
+        { "deadlock_after_sleep", deadlock_after_sleep },
     };
     return RUN_SECTIONS(sections, argc, argv);
 }
