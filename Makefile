@@ -151,10 +151,11 @@ test-docs: $(BUILD)/lvm
 	python3 tests/docs/check.py --lvm $(BUILD)/lvm
 
 test: deps
-	$(MAKE) test-unit spec regress test-wasi test-docs
+	$(MAKE) test-unit spec regress test-wasi test-actors test-docs
 	$(MAKE) BUILD=build/switch DISPATCH=switch spec regress test-docs
 	$(BUILD)/spec-runner --budget 1 --expected tests/spec/expected-failures.txt $(SPEC_JSON)
-	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test-unit spec regress test-wasi test-docs
+	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test-unit spec regress test-wasi test-actors test-docs
+	$(MAKE) BUILD=build/tsan TSAN=1 OPT=-O1 test-actors
 	@echo "make test: all passed"
 
 bench: deps all
