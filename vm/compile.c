@@ -773,6 +773,14 @@ static void compile_end(Compiler *c)
         free(k->fixups);
         return;
     }
+    if (c->nctrl == 1 && !k->unreachable && k->nfix == 0) {
+        /* The function's own end, reached only by falling through: return the values
+         * where they are (`local.get 2; end` is RETURN_1 L2, no copy first). */
+        emit_return(c);
+        free(k->fixups);
+        c->nctrl--;
+        return;
+    }
     if (!k->unreachable)
         flush_range(c, k->height, c->height);
     if (c->nctrl == 1) {
