@@ -50,12 +50,30 @@ CFLAGS  += $(CFLAGS_BASE)
 LDLIBS  += -lxxhash -lm -lpthread
 
 LIB_SRCS  = $(wildcard loader/*.c) $(wildcard vm/*.c) $(wildcard sched/*.c) $(wildcard hostfns/*.c) $(wildcard wasi/*.c)
+# MINIMAL=1: the smallest lvm, for constrained boxes (vm/config.h, LVM_MINIMAL): -Os, no
+# unwind tables, unused functions dropped by the linker, no libffi (minimal/native.c
+# refuses --native), no WASI filesystem (minimal/wasi_nofs.c). Its objects go to
+# build/minimal unless BUILD is given. Otherwise libffi is linked, found by pkg-config.
+ifeq ($(MINIMAL),1)
+  ifeq ($(BUILD),build)
+    BUILD = build/minimal
+  endif
+  OPT       = -Os
+  CFLAGS   += -DLVM_MINIMAL=1 -fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections
+  LDFLAGS  += -Wl,--gc-sections
+  LIB_SRCS := $(filter-out hostfns/native.c wasi/path.c wasi/sandbox.c wasi/dir.c,$(LIB_SRCS)) \
+              $(wildcard minimal/*.c)
+else
+  CFLAGS   += $(shell pkg-config --cflags libffi)
+  LDLIBS   += $(shell pkg-config --libs libffi) -ldl
+endif
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LVM_OBJS  = $(BUILD)/tools/main.o $(BUILD)/tools/dis.o
 SPEC_OBJS = $(BUILD)/tests/spec/runner.o
 UNIT_SRCS = $(wildcard tests/unit/*.c)
 UNIT_OBJS = $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
+.PHONY: lib install test-embed
 .PHONY: all deps example examples test test-unit test-wasi test-actors test-docs spec regress bench bench-noreds clean
 all: $(BUILD)/lvm $(BUILD)/liblvm.a
 
@@ -151,7 +169,7 @@ test-docs: $(BUILD)/lvm
 	python3 tests/docs/check.py --lvm $(BUILD)/lvm
 
 test: deps
-	$(MAKE) test-unit spec regress test-wasi test-actors test-docs
+	$(MAKE) test-unit spec regress test-wasi test-actors test-embed test-docs
 	$(MAKE) BUILD=build/switch DISPATCH=switch spec regress test-docs
 	$(BUILD)/spec-runner --budget 1 --expected tests/spec/expected-failures.txt $(SPEC_JSON)
 	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test-unit spec regress test-wasi test-actors test-docs
@@ -160,11 +178,94 @@ test: deps
 
 bench: deps all
 	python3 bench/run.py --lvm $(BUILD)/lvm
+	$(MAKE) MINIMAL=1 build/minimal/lvm
+	python3 bench/footprint.py --lvm $(BUILD)/lvm --minimal build/minimal/lvm
 
 # The same workloads on a build that does not count reductions: what counting costs.
 bench-noreds: deps
 	$(MAKE) BUILD=build/noreds REDUCTIONS=0 all
 	python3 bench/run.py --lvm build/noreds/lvm --no-reductions
+
+# ---- lvm as a C library (issue 5; docs/embedding.md) ------------------------------------
+#
+#   make lib                 build/liblvm.so and build/lvm.pc beside build/liblvm.a
+#   make install PREFIX=dir  lvm, liblvm.a, liblvm.so, include/lvm.h, lvm.pc, lvm.1
+#   make test-embed          tests/embed/ through include/lvm.h only, and examples/embed/
+#                            built from an installed copy with pkg-config
+#
+# The shared library exports the lvm_* functions of include/lvm.h and nothing else: its
+# objects are compiled again, position-independent, with -fvisibility=hidden, and lvm.h
+# marks its functions LVM_API (visibility "default"). The static library and the lvm
+# binary keep the objects of the default build.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+PIC_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(BUILD)/liblvm.so: $(PIC_OBJS)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,liblvm.so.0 -o $@ $^ $(LDLIBS)
+
+# pkg-config file for PREFIX (rebuilt when PREFIX changes: it is written every time).
+$(BUILD)/lvm.pc: FORCE
+	@mkdir -p $(BUILD)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: lvm' 'Description: WebAssembly interpreter with an Erlang-style actor VM' \
+	  'Version: $(LVM_VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -llvm' \
+	  'Libs.private: $(strip $(LDLIBS))' $(if $(filter 1,$(MINIMAL)),,'Requires.private: libffi') \
+	  > $@.tmp && (cmp -s $@.tmp $@ || mv $@.tmp $@) && rm -f $@.tmp
+FORCE:
+LVM_VERSION = $(shell sed -n 's/^\#define LVM_VERSION_STRING "\(.*\)"/\1/p' include/lvm.h)
+
+lib: $(BUILD)/liblvm.a $(BUILD)/liblvm.so $(BUILD)/lvm.pc
+
+install: all lib
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/lvm $(DESTDIR)$(PREFIX)/bin/lvm
+	install -m 644 $(BUILD)/liblvm.a $(DESTDIR)$(PREFIX)/lib/liblvm.a
+	install -m 755 $(BUILD)/liblvm.so $(DESTDIR)$(PREFIX)/lib/liblvm.so.0
+	ln -sf liblvm.so.0 $(DESTDIR)$(PREFIX)/lib/liblvm.so
+	install -m 644 include/lvm.h $(DESTDIR)$(PREFIX)/include/lvm.h
+	install -m 644 $(BUILD)/lvm.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/lvm.pc
+	install -m 644 docs/lvm.1 $(DESTDIR)$(PREFIX)/share/man/man1/lvm.1
+
+# The tests: a test program and a native library of its own, the guest modules (.wat),
+# then the example host program compiled from an installed copy, as a user would.
+EMBED_WAT   = $(patsubst tests/embed/%.wat,$(BUILD)/tests/embed/%.wasm,$(wildcard tests/embed/*.wat))
+EMBED_GUEST = $(BUILD)/tests/embed/hello.wasm
+
+$(BUILD)/tests/embed/%.wasm: tests/embed/%.wat
+	@mkdir -p $(dir $@)
+	wat2wasm $< -o $@
+
+$(BUILD)/tests/embed/hello.wasm: tests/embed/hello.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@.o && $(GUEST_CC) $@.o -o $@
+
+$(BUILD)/tests/embed/libembedtest.so: tests/embed/testlib.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $<
+
+$(BUILD)/tests/embed/tests.o: CFLAGS += -Iinclude
+$(BUILD)/tests/embed/embed-tests: $(BUILD)/tests/embed/tests.o $(BUILD)/liblvm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/examples/embed/guest.wasm: examples/embed/guest.wat
+	@mkdir -p $(dir $@)
+	wat2wasm $< -o $@
+
+EMBED_PREFIX = $(abspath $(BUILD))/prefix
+test-embed: $(BUILD)/tests/embed/embed-tests $(BUILD)/tests/embed/libembedtest.so $(EMBED_WAT) \
+            $(EMBED_GUEST) $(BUILD)/examples/embed/guest.wasm
+	$(BUILD)/tests/embed/embed-tests $(BUILD)/tests/embed
+	$(MAKE) install PREFIX=$(EMBED_PREFIX)
+	PKG_CONFIG_PATH=$(EMBED_PREFIX)/lib/pkgconfig sh -c \
+	  'cc $(filter -fsanitize=%,$(CFLAGS)) -o $(BUILD)/examples/embed/host examples/embed/host.c \
+	     $$(pkg-config --cflags --libs lvm) -lm'
+	LD_LIBRARY_PATH=$(EMBED_PREFIX)/lib $(BUILD)/examples/embed/host $(BUILD)/examples/embed/guest.wasm
 
 clean:
 	rm -rf build bench/out

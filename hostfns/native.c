@@ -147,11 +147,11 @@ NativeFn host_native_lookup(const char *library, const char *symbol, char *err, 
     dlerror();
     void *sym = dlsym(lib, symbol);
     const char *why = dlerror();
-    dlclose(lib);   /* with RTLD_NODELETE the library stays; only the reference goes */
-    if (why || !sym) {
+    if (why || !sym)   /* copied now: dlclose may reuse dlerror's buffer */
         snprintf(err, errlen, "%s", why ? why : "symbol is NULL");
+    dlclose(lib);   /* with RTLD_NODELETE the library stays; only the reference goes */
+    if (why || !sym)
         return NULL;
-    }
     NativeFn fn;
     memcpy(&fn, &sym, sizeof fn);   /* object pointer to function pointer (POSIX allows) */
     return fn;

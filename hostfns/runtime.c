@@ -59,7 +59,8 @@ static WasiCtx *ctx_of(void *env, Exec *exec)
     if (ctx)
         return ctx;
     char err[200];
-    if (!(ctx = wasi_new(rt->wasi, err, sizeof err)))
+    const WasiConfig *own = sched_config(p)->wasi_config;   /* an embedder's, per spawn */
+    if (!(ctx = wasi_new(own ? own : rt->wasi, err, sizeof err)))
         return NULL;
     wasi_set_waiter(ctx, &(WasiWaiter){ wait_io, wait_done, yield_now, cpu_ns, rt });
     sched_set_local(p, LOCAL_WASI, ctx, free_wasi);

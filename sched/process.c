@@ -242,8 +242,8 @@ static bool bind_imports(Sched *s, Process *p, Process *parent, Extern *ext, cha
     for (uint32_t i = 0; i < m->nimports; i++) {
         const Import *imp = &m->imports[i];
         uint32_t need = strcmp(imp->module.str, "lvm") == 0 ? NS_LVM
-                      : strcmp(imp->module.str, "wasi_snapshot_preview1") == 0 ? NS_WASI : 0;
-        if (need && !(p->config.namespaces & need)) {
+                      : strcmp(imp->module.str, "wasi_snapshot_preview1") == 0 ? NS_WASI : NS_HOST;
+        if (!(p->config.namespaces & need)) {
             snprintf(err, len, "not permitted: the module imports %s.%s", imp->module.str,
                      imp->name.str);
             return false;
@@ -300,7 +300,7 @@ static bool start_process(Sched *s, Process *p, const SpawnRequest *req, char *e
     return true;
 }
 
-static Process *process_new(Sched *s, const SpawnRequest *req)
+static Process *process_alloc(Sched *s)
 {
     Process *p = calloc(1, sizeof *p);
     if (!p)
@@ -314,12 +314,20 @@ static Process *process_new(Sched *s, const SpawnRequest *req)
     atomic_init(&p->fired_gen, 0);
     pthread_mutex_init(&p->lock, NULL);
     atomic_init(&p->mbox.inbox, NULL);
+    return p;
+}
+
+static Process *process_new(Sched *s, const SpawnRequest *req)
+{
+    Process *p = process_alloc(s);
+    if (!p)
+        return NULL;
     if (req->config)
         p->config = *req->config;
     else if (req->parent)
         p->config = req->parent->config;
     else
-        p->config = (ProcessConfig){ .can_spawn = true, .namespaces = NS_LVM | NS_WASI };
+        p->config = (ProcessConfig){ .can_spawn = true, .namespaces = NS_LVM | NS_WASI | NS_HOST };
     loader_retain(req->module);
     p->module = req->module;
     p->exec = vm_exec_new(NULL);
@@ -410,6 +418,22 @@ uint64_t sched_spawn(Sched *s, const SpawnRequest *req, uint64_t *monitor_ref, c
     uint64_t pid = p->pid;
     sched_enqueue(s, p);
     return pid;
+}
+
+Process *sched_host_process_new(Sched *s, void (*notify)(void *env), void *env)
+{
+    Process *p = process_alloc(s);
+    if (!p)
+        return NULL;
+    atomic_store(&p->state, PS_RUNNING);   /* never queued, never run (sched_wake) */
+    p->host_notify = notify;
+    p->host_notify_env = env;
+    p->trap_exit = true;          /* a linked process's death is a message to the host */
+    if (!table_insert(s, p)) {
+        process_release(p);
+        return NULL;
+    }
+    return p;
 }
 
 /* ---- Links and monitors --------------------------------------------------------------------- */
@@ -593,6 +617,8 @@ void process_exit(Process *p, int32_t reason)
     free(watchers);
     free(watching);
 
+    if (p->host_waiting)          /* it died blocked in an embedder's host call */
+        atomic_fetch_sub(&s->n_host_waiting, 1);
     free_resources(p);
     free(p->mbox.current);
     p->mbox.current = NULL;

@@ -46,6 +46,8 @@ const char *sched_reason_text(int32_t reason, char *buf, size_t len);
 enum {
     NS_LVM = 1u << 0,             /* may import module "lvm" */
     NS_WASI = 1u << 1,            /* may import module "wasi_snapshot_preview1" */
+    NS_HOST = 1u << 2,            /* may import the embedder's own modules (include/lvm.h,
+                                     lvm --native): any module name but the two above */
 };
 
 typedef struct ProcessConfig {
@@ -53,6 +55,10 @@ typedef struct ProcessConfig {
     uint64_t fuel;                /* total reductions before EXIT_OUT_OF_REDUCTIONS; 0: none */
     bool can_spawn;
     uint32_t namespaces;          /* NS_* bits */
+    /* The embedder's WASI world (a WasiConfig) for this process and the processes it
+     * spawns, or NULL for the runtime's own. Opaque to sched/, which only copies it with
+     * the rest of the configuration; hostfns/runtime.c reads it. */
+    const void *wasi_config;
 } ProcessConfig;
 
 /* Binds import `imp` of module m for process p (spawned by `parent`, NULL for a root).
@@ -106,6 +112,42 @@ typedef struct ExitInfo {
 /* Run the scheduler until process `pid` has exited, and say why. The workers start on
  * the first call; other processes keep running until sched_free. */
 void sched_wait(Sched *s, uint64_t pid, ExitInfo *out);
+
+/* Like sched_wait without waiting: if `pid` (spawned from outside) has exited, fill *out,
+ * forget the process and return true; if it is still alive return false. A pid that is
+ * not waited for (never spawned from outside, or already collected) gives EXIT_NOPROC
+ * and true. */
+bool sched_poll_exit(Sched *s, uint64_t pid, ExitInfo *out);
+
+/* Start the worker threads now (threads > 1), so that processes run without anyone in
+ * sched_wait: for an embedder that spawns and then does other work. No-op with one
+ * thread, whose only worker is the caller of sched_wait / sched_step. */
+void sched_start(Sched *s);
+
+/* ---- Stepping: the single worker on the caller's thread, for a bounded time ----------- */
+
+/* What sched_step leaves behind. */
+typedef enum SchedStep {
+    STEP_RUNNABLE,                /* processes are queued: call sched_step again soon */
+    STEP_WAITING,                 /* none runnable, but a timer, an I/O wait or a blocked
+                                     host call of the embedder's may make one runnable */
+    STEP_IDLE,                    /* none runnable and nothing pending: only a message or
+                                     a wake from the host can change that */
+} SchedStep;
+
+/* Run worker 0's loop on the calling thread (SchedConfig.threads == 1 only) until about
+ * `max_reductions` reductions have run (each slice counts at least one) or nothing is
+ * runnable; never sleeps. For a host with its own event loop. Must not be called from a
+ * host function (a process is running) nor while another thread is in sched_wait. */
+SchedStep sched_step(Sched *s, int64_t max_reductions);
+
+/* Sleep (threads == 1) until a process may be runnable, the next timer is due, or the
+ * absolute CLOCK_MONOTONIC time `until_ns` (UINT64_MAX: no limit) has passed. Other
+ * threads end the sleep by queueing a process or by sched_notify. */
+void sched_idle_sleep(Sched *s, uint64_t until_ns);
+void sched_notify(Sched *s);
+uint64_t sched_now_ns(void);      /* CLOCK_MONOTONIC, the clock of every deadline here */
+int64_t sched_next_timer_ns(Sched *s);   /* ns until the next timer is due; -1: none */
 
 /* Totals, for --stats. */
 typedef struct SchedStats {
@@ -187,6 +229,26 @@ uint64_t sched_whereis(Sched *s, const char *name, size_t len);
 uint64_t sched_send_after(Sched *s, Process *from, uint64_t to, int64_t tag, const void *bytes,
                           size_t len, int64_t ms);
 bool sched_cancel_timer(Sched *s, uint64_t timer);
+
+/* ---- For an embedder (hostfns/embed.c) --------------------------------------------- */
+
+/* A mailbox of the host's own: a process with a pid that guests can send to, link to and
+ * monitor, but no instance, never run. It traps exits (exit signals of linked processes
+ * arrive as TAG_EXIT messages) and lives until sched_free. Instead of being queued when a
+ * message arrives, `notify(env)` is called (on the sender's thread). The host reads it
+ * with sched_receive(p, …, 0) and sched_msg_* under a lock of its own (one consumer). */
+Process *sched_host_process_new(Sched *s, void (*notify)(void *env), void *env);
+
+/* An embedder's host function that returns HOST_BLOCK waits for something only the
+ * embedder knows about (include/lvm.h: LVM_BLOCK and lvm_wake). It calls
+ * sched_host_call_begin(p) each time it runs and sched_host_call_blocked(p) when it
+ * blocks: while it is blocked, an idle scheduler is waiting for the host, not
+ * deadlocked. sched_host_wake makes the process run the call again (from any thread);
+ * a wake that comes while the call is still running is not lost (park() sees it).
+ * Returns false if there is no such process. */
+void sched_host_call_begin(Process *p);
+void sched_host_call_blocked(Process *p);
+bool sched_host_wake(Sched *s, uint64_t pid);
 
 /* Tags of the messages the VM itself sends. */
 #define TAG_EXIT (-1)   /* exit signal to a process trapping exits: {i64 from, i32 reason} */

@@ -106,6 +106,12 @@ struct Process {
     char **names;
     uint32_t nnames;
 
+    /* The embedder's side (sched_host_*): */
+    atomic_bool host_signal;      /* sched_host_wake came: a blocked host call runs again */
+    bool host_waiting;            /* blocked in an embedder's host call (n_host_waiting) */
+    void (*host_notify)(void *);  /* the host's mailbox only: called instead of queueing */
+    void *host_notify_env;
+
     void *local[LOCAL_COUNT];
     void (*local_free[LOCAL_COUNT])(void *);
 };
@@ -233,6 +239,7 @@ struct Sched {
     pthread_t poller;
     bool poller_started;
     atomic_int n_io_waiting;      /* processes parked on descriptors: not a deadlock */
+    atomic_int n_host_waiting;    /* parked in an embedder's host call: not a deadlock */
 
     _Atomic uint64_t n_spawned, n_exited, n_messages, n_reductions, n_steals;
 };

@@ -64,11 +64,23 @@ void sched_enqueue(Sched *s, Process *p)
         s->global[s->nglobal++] = p;
         pthread_mutex_unlock(&s->global_lock);
     }
-    notify_idle(s);
+    /* From outside a worker (a spawn or a message from the embedder, a wake from the
+     * poller): a process is runnable, so the VM is not deadlocked. Cleared under
+     * idle_lock, which a worker holds from its last look at the queues to declaring a
+     * deadlock (idle_wait), so a stale flag cannot make sched_wait give up. */
+    pthread_mutex_lock(&s->idle_lock);
+    atomic_store(&s->deadlocked, false);
+    if (atomic_load(&s->nsleeping) > 0)
+        pthread_cond_signal(&s->idle);
+    pthread_mutex_unlock(&s->idle_lock);
 }
 
 void sched_wake(Process *p)
 {
+    if (p->host_notify) {         /* the host's mailbox is never queued: tell the host */
+        p->host_notify(p->host_notify_env);
+        return;
+    }
     int expected = PS_WAITING;
     if (atomic_compare_exchange_strong(&p->state, &expected, PS_RUNNABLE))
         sched_enqueue(p->sched, p);
@@ -191,7 +203,7 @@ static void park(Process *p)
     atomic_fetch_add(&p->refs, 1);
     atomic_store(&p->state, PS_WAITING);
     if (mailbox_has_new(&p->mbox) || atomic_load(&p->kill_reason) >= 0 ||
-        atomic_load(&p->io_signal) ||
+        atomic_load(&p->io_signal) || atomic_load(&p->host_signal) ||
         atomic_load(&p->fired_gen) == atomic_load(&p->wait_gen))
         sched_wake(p);
     process_release(p);
@@ -211,6 +223,9 @@ static void run_slice(Worker *w, Process *p)
         process_exit(p, EXIT_OUT_OF_REDUCTIONS);
         return;
     }
+    /* A sched_host_wake that came before this slice is answered by it: the blocked call
+     * runs again now. One that comes during the slice is seen by park(). */
+    atomic_store(&p->host_signal, false);
     uint64_t before = vm_exec_reductions(p->exec);
     p->slice_cpu_start = thread_cpu_ns();
     RunStatus st = vm_run(p->exec, budget);
@@ -266,6 +281,13 @@ static bool work_visible(Sched *s)
     return any;
 }
 
+/* Processes parked on something outside the VM (a descriptor, the embedder) may be woken
+ * by it: while there are any, idle workers are not deadlocked. */
+static bool outside_waits(Sched *s)
+{
+    return atomic_load(&s->n_io_waiting) > 0 || atomic_load(&s->n_host_waiting) > 0;
+}
+
 /* Sleep until work may be there: woken by notify_idle, or at the next timer's deadline.
  * When every worker is here, nothing is queued and no timer is pending, no process can
  * ever run again: say so to sched_wait (`deadlocked`). With a single worker (which is
@@ -280,11 +302,11 @@ static void idle_wait(Sched *s)
             struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
             pthread_cond_timedwait(&s->idle, &s->idle_lock, &ts);
         } else {
-            if (sleeping == (int)s->nworkers && atomic_load(&s->n_io_waiting) == 0) {
+            if (sleeping == (int)s->nworkers && !outside_waits(s)) {
                 atomic_store(&s->deadlocked, true);
                 pthread_cond_broadcast(&s->exited);
             }
-            if (s->nworkers > 1 || atomic_load(&s->n_io_waiting) > 0)
+            if (s->nworkers > 1 || outside_waits(s))
                 pthread_cond_wait(&s->idle, &s->idle_lock);
         }
     }
@@ -363,7 +385,7 @@ Sched *sched_new(const SchedConfig *cfg)
     return s;
 }
 
-static void start_threads(Sched *s)
+void sched_start(Sched *s)
 {
     if (s->threads_started || s->nworkers == 1)
         return;
@@ -387,6 +409,22 @@ static Process *take_watched(Sched *s, uint64_t pid)
     return p;
 }
 
+/* Fill *out from an exited (or, in a deadlock, never-ending) watched process and drop
+ * sched_wait's reference to it. */
+static void collect_exit(Process *p, ExitInfo *out)
+{
+    if (atomic_load(&p->state) == PS_EXITED) {
+        out->reason = p->exit_reason;
+        if (p->trap)
+            out->trap = *p->trap;
+        out->nresults = p->nresults;
+        memcpy(out->results, p->results, sizeof out->results);
+    } else {
+        out->reason = -1;   /* deadlock: it waits for something that can never come */
+    }
+    process_release(p);
+}
+
 void sched_wait(Sched *s, uint64_t pid, ExitInfo *out)
 {
     memset(out, 0, sizeof *out);
@@ -398,22 +436,105 @@ void sched_wait(Sched *s, uint64_t pid, ExitInfo *out)
     if (s->nworkers == 1) {
         worker_loop(&s->workers[0], p);
     } else {
-        start_threads(s);
+        sched_start(s);
         pthread_mutex_lock(&s->idle_lock);
         while (atomic_load(&p->state) != PS_EXITED && !atomic_load(&s->deadlocked))
             pthread_cond_wait(&s->exited, &s->idle_lock);
         pthread_mutex_unlock(&s->idle_lock);
     }
-    if (atomic_load(&p->state) == PS_EXITED) {
-        out->reason = p->exit_reason;
-        if (p->trap)
-            out->trap = *p->trap;
-        out->nresults = p->nresults;
-        memcpy(out->results, p->results, sizeof out->results);
-    } else {
-        out->reason = -1;   /* deadlock: it waits for something that can never come */
+    collect_exit(p, out);
+}
+
+bool sched_poll_exit(Sched *s, uint64_t pid, ExitInfo *out)
+{
+    memset(out, 0, sizeof *out);
+    Process *p = NULL;
+    bool exited = true;
+    pthread_mutex_lock(&s->idle_lock);
+    for (size_t i = 0; i < s->nwatched; i++)
+        if (s->watched[i]->pid == pid) {
+            /* process_exit stores PS_EXITED under idle_lock: no half-exited process here */
+            if ((exited = atomic_load(&s->watched[i]->state) == PS_EXITED)) {
+                p = s->watched[i];
+                s->watched[i] = s->watched[--s->nwatched];
+            }
+            break;
+        }
+    pthread_mutex_unlock(&s->idle_lock);
+    if (p)
+        collect_exit(p, out);
+    else if (exited)
+        out->reason = EXIT_NOPROC;
+    return exited;
+}
+
+/* ---- Stepping (threads == 1): the worker loop for a while, on the caller's thread ------- */
+
+SchedStep sched_step(Sched *s, int64_t max_reductions)
+{
+    if (s->nworkers != 1)
+        return STEP_WAITING;      /* the workers run by themselves: nothing to step */
+    Worker *w = &s->workers[0];
+    Worker *outer = current_worker;
+    current_worker = w;           /* wake-ups from this thread go to worker 0's deque */
+    uint64_t start = atomic_load(&s->n_reductions);
+    int64_t slices = 0;
+    while (!atomic_load(&s->stopping)) {
+        fire_timers(s);
+        Process *p = find_work(w);
+        if (!p)
+            break;
+        atomic_store(&s->deadlocked, false);
+        run_slice(w, p);
+        /* Each slice counts at least one: a process that only yields still ends a step. */
+        if ((int64_t)(atomic_load(&s->n_reductions) - start) + ++slices >= max_reductions)
+            break;
     }
-    process_release(p);
+    current_worker = outer;
+    if (work_visible(s))
+        return STEP_RUNNABLE;
+    if (atomic_load(&s->timers.next_deadline) != UINT64_MAX || outside_waits(s))
+        return STEP_WAITING;
+    return STEP_IDLE;
+}
+
+void sched_idle_sleep(Sched *s, uint64_t until_ns)
+{
+    pthread_mutex_lock(&s->idle_lock);
+    atomic_fetch_add(&s->nsleeping, 1);   /* before looking: notify_idle signals from now */
+    if (!atomic_load(&s->stopping) && !work_visible(s)) {
+        uint64_t deadline = atomic_load(&s->timers.next_deadline);
+        if (until_ns < deadline)
+            deadline = until_ns;
+        if (deadline != UINT64_MAX) {
+            struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
+            pthread_cond_timedwait(&s->idle, &s->idle_lock, &ts);
+        } else {
+            pthread_cond_wait(&s->idle, &s->idle_lock);
+        }
+    }
+    atomic_fetch_sub(&s->nsleeping, 1);
+    pthread_mutex_unlock(&s->idle_lock);
+}
+
+void sched_notify(Sched *s)
+{
+    pthread_mutex_lock(&s->idle_lock);
+    pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->idle_lock);
+}
+
+uint64_t sched_now_ns(void)
+{
+    return now_ns();
+}
+
+int64_t sched_next_timer_ns(Sched *s)
+{
+    uint64_t deadline = atomic_load(&s->timers.next_deadline), now = now_ns();
+    if (deadline == UINT64_MAX)
+        return -1;
+    return deadline > now ? (int64_t)(deadline - now) : 0;
 }
 
 void sched_free(Sched *s)
@@ -498,6 +619,37 @@ void sched_send(Sched *s, Process *from, uint64_t to, int64_t tag, const void *b
         sched_wake(q);
     }
     process_release(q);
+}
+
+/* ---- The embedder's blocking host calls and mailbox (hostfns/embed.c) ------------------------ */
+
+void sched_host_call_begin(Process *p)
+{
+    if (p->host_waiting) {        /* it blocked before and runs again: no longer waiting */
+        p->host_waiting = false;
+        atomic_fetch_sub(&p->sched->n_host_waiting, 1);
+    }
+}
+
+void sched_host_call_blocked(Process *p)
+{
+    if (!p->host_waiting) {
+        p->host_waiting = true;
+        atomic_fetch_add(&p->sched->n_host_waiting, 1);
+    }
+}
+
+bool sched_host_wake(Sched *s, uint64_t pid)
+{
+    Process *p = process_lookup(s, pid);
+    if (!p)
+        return false;
+    /* Sequentially consistent, as a message push: the process stores PS_WAITING and then
+     * loads host_signal (park), we store host_signal and then CAS the state. */
+    atomic_store(&p->host_signal, true);
+    sched_wake(p);
+    process_release(p);
+    return true;
 }
 
 /* The current wait is over: forget its deadline; a timer of it that fires later is stale. */

@@ -25,6 +25,16 @@
 #  define LVM_REDUCTIONS 1
 #endif
 
+/* LVM_MINIMAL: the size-optimised build for the smallest boxes (`make MINIMAL=1`, which
+ * also compiles with -Os and swaps whole files: minimal/native.c for hostfns/native.c —
+ * no libffi — and minimal/wasi_nofs.c for wasi/path.c, sandbox.c and dir.c — no WASI
+ * filesystem). The code that must know tests it in a plain `if`, so both sides always
+ * compile: `lvm --dir` and lvm_spawn with directories are refused in a minimal build
+ * rather than given a directory the guest cannot use. */
+#ifndef LVM_MINIMAL
+#  define LVM_MINIMAL 0
+#endif
+
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
