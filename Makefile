@@ -50,25 +50,32 @@ CFLAGS  += $(CFLAGS_BASE)
 LDLIBS  += -lxxhash -lm -lpthread
 
 LIB_SRCS  = $(wildcard loader/*.c) $(wildcard vm/*.c) $(wildcard sched/*.c) $(wildcard hostfns/*.c) $(wildcard wasi/*.c)
-# MINIMAL=1: the smallest lvm, for constrained boxes (vm/config.h, LVM_MINIMAL): -Os, no
-# unwind tables, unused functions dropped by the linker, no libffi (minimal/native.c
-# refuses --native), no WASI filesystem (minimal/wasi_nofs.c). Its objects go to
-# build/minimal unless BUILD is given. Otherwise libffi is linked, found by pkg-config.
+# MINIMAL=1: the smallest lvm, for constrained boxes (vm/config.h, LVM_MINIMAL): -Oz, no
+# unwind tables, unused functions dropped by the linker, not PIE, no libffi
+# (minimal/native.c refuses --native), no WASI filesystem (minimal/wasi_nofs.c), no
+# `lvm dis` (minimal/dis.c). Its objects go to build/minimal unless BUILD is given.
+# Otherwise libffi is linked, found by pkg-config.
 ifeq ($(MINIMAL),1)
   ifeq ($(BUILD),build)
     BUILD = build/minimal
   endif
-  OPT       = -Os
-  CFLAGS   += -DLVM_MINIMAL=1 -fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections
-  LDFLAGS  += -Wl,--gc-sections
+  OPT       = -Oz
+  CFLAGS   += -DLVM_MINIMAL=1 -fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections \
+              -fno-pie
+  # not position-independent: no dynamic relocations for the handler and function tables
+  # (20 KiB), and segments packed without page padding
+  LDFLAGS  += -Wl,--gc-sections -no-pie -Wl,-z,noseparate-code -Wl,--build-id=none
   LIB_SRCS := $(filter-out hostfns/native.c wasi/path.c wasi/sandbox.c wasi/dir.c,$(LIB_SRCS)) \
-              $(wildcard minimal/*.c)
+              minimal/native.c minimal/wasi_nofs.c
 else
   CFLAGS   += $(shell pkg-config --cflags libffi)
   LDLIBS   += $(shell pkg-config --libs libffi) -ldl
 endif
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LVM_OBJS  = $(BUILD)/tools/main.o $(BUILD)/tools/dis.o
+ifeq ($(MINIMAL),1)
+  LVM_OBJS := $(filter-out $(BUILD)/tools/dis.o,$(LVM_OBJS)) $(BUILD)/minimal/dis.o   # no `lvm dis`
+endif
 SPEC_OBJS = $(BUILD)/tests/spec/runner.o
 UNIT_SRCS = $(wildcard tests/unit/*.c)
 UNIT_OBJS = $(UNIT_SRCS:%.c=$(BUILD)/%.o)
@@ -266,6 +273,8 @@ test-embed: $(BUILD)/tests/embed/embed-tests $(BUILD)/tests/embed/libembedtest.s
 	  'cc $(filter -fsanitize=%,$(CFLAGS)) -o $(BUILD)/examples/embed/host examples/embed/host.c \
 	     $$(pkg-config --cflags --libs lvm) -lm'
 	LD_LIBRARY_PATH=$(EMBED_PREFIX)/lib $(BUILD)/examples/embed/host $(BUILD)/examples/embed/guest.wasm
+	awk '/^```c host.c/{f=1;next} /^```/{f=0} f' docs/embedding.md | diff - examples/embed/host.c
+	awk '/^```wat guest.wat/{f=1;next} /^```/{f=0} f' docs/embedding.md | diff - examples/embed/guest.wat
 
 clean:
 	rm -rf build bench/out

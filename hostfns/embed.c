@@ -28,6 +28,7 @@
 
 #include "../include/lvm.h"
 #include "../loader/loader.h"
+#include "../vm/config.h"
 #include "native.h"
 #include "runtime.h"
 
@@ -557,6 +558,11 @@ static bool spawn_config(lvm_vm *vm, const lvm_process_config *c, ProcessConfig 
     WasiConfig *w = world_new(c);
     if (!w) {
         snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    if (LVM_MINIMAL && w->npreopens) {
+        snprintf(err, errlen, "WASI directories: this minimal build has no WASI filesystem");
+        world_free(w);
         return false;
     }
     if (w->npreopens) {

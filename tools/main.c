@@ -32,10 +32,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hostfns/native.h"
 #include "hostfns/runtime.h"
 #include "loader/loader.h"
 #include "sched/sched.h"
 #include "tools/dis.h"
+#include "vm/config.h"
 #include "vm/vm.h"
 #include "wasi/wasi.h"
 
@@ -59,6 +61,8 @@ typedef struct Options {
     int nenv;
     const char **listen;     /* --tcplisten HOST:PORT */
     int nlisten;
+    const char **natives;    /* --native LIB.so:MODULE.NAME:SIGNATURE */
+    int nnatives;
 } Options;
 
 static void usage(FILE *f)
@@ -79,6 +83,12 @@ static void usage(FILE *f)
         "                    host environment is visible\n"
         "  --tcplisten HOST:PORT  listen on a TCP socket and give it to the guest as a\n"
         "                    preopened socket (fds after the --dir ones); repeatable\n"
+        "  --native LIB.so:MODULE.NAME:SIGNATURE  give the guest the native function NAME\n"
+        "                    of library LIB.so as the import MODULE.NAME, called through\n"
+        "                    libffi; SIGNATURE is its Wasm type, e.g. (f64)f64, with `buf`\n"
+        "                    for a guest buffer (pointer, length: a void * and a size_t\n"
+        "                    for the C function). Repeatable. Example:\n"
+        "                    --native libm.so.6:env.cos:(f64)f64\n"
         "  --invoke NAME     call the exported function NAME instead of _start; args are\n"
         "                    its parameters (i32/i64: decimal or 0x hex; f32/f64: decimal,\n"
         "                    hex float, inf, -inf, nan, nan:0x...); each result is printed\n"
@@ -133,6 +143,7 @@ static void add_dir(Options *o, const char *v)
         d->guest_path = sep + 2;
     }
     if (!d->host_path[0] || !d->guest_path[0]) usage_error("--dir wants HOST[::GUEST], not ", v);
+    if (LVM_MINIMAL) usage_error("--dir: this minimal build has no WASI filesystem: ", v);
 }
 
 /* --env KEY=VALUE, or --env KEY for the host's value of KEY (Wasmtime's rule). */
@@ -180,6 +191,7 @@ static void free_options(Options *o)
     free(o->env);
     free(o->env_given);
     free(o->listen);
+    free(o->natives);
 }
 
 /* One option that takes a value; false if argv[*i] is none of them. */
@@ -194,6 +206,8 @@ static bool value_option(int argc, char **argv, int *i, Options *o)
         add_env(o, v);
     } else if ((v = option_value(argc, argv, i, "--tcplisten"))) {
         o->listen[o->nlisten++] = v;
+    } else if ((v = option_value(argc, argv, i, "--native"))) {
+        o->natives[o->nnatives++] = v;
     } else if ((v = option_value(argc, argv, i, "--reductions"))) {
         o->reductions = positive(v, "--reductions");
     } else if ((v = option_value(argc, argv, i, "--threads"))) {
@@ -217,7 +231,9 @@ static void parse_options(int argc, char **argv, Options *o)
     o->env = calloc((size_t)argc, sizeof *o->env);
     o->env_given = calloc((size_t)argc, sizeof *o->env_given);
     o->listen = calloc((size_t)argc, sizeof *o->listen);
-    if (!o->dirs || !o->env || !o->env_given || !o->listen) usage_error("out of memory", "");
+    o->natives = calloc((size_t)argc, sizeof *o->natives);
+    if (!o->dirs || !o->env || !o->env_given || !o->listen || !o->natives)
+        usage_error("out of memory", "");
     int i;
     for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
         const char *a = argv[i];
@@ -487,6 +503,47 @@ static bool make_wasi_config(const Options *o, WasiConfig *cfg, int *sockets)
     return true;
 }
 
+/* ---- Native functions (--native) ----------------------------------------------------------- */
+
+/* --native LIB.so:MODULE.NAME:SIGNATURE: split from the right, since a library path may
+ * hold ':' and a module name '.', but a signature holds neither and NAME, a C symbol,
+ * holds no '.'. Then dlopen + dlsym, bound through libffi into the runtime's registry. */
+static bool bind_native(Runtime *rt, const char *spec)
+{
+    char *copy = strdup(spec), *sig = copy ? strrchr(copy, ':') : NULL;
+    char *qual = NULL, *dot = NULL;
+    if (sig) {
+        *sig++ = 0;
+        if ((qual = strrchr(copy, ':'))) {
+            *qual++ = 0;
+            dot = strrchr(qual, '.');
+        }
+    }
+    if (!dot || dot == qual || !dot[1] || !copy[0]) {
+        fprintf(stderr, "lvm: --native wants LIB.so:MODULE.NAME:SIGNATURE, not %s\n", spec);
+        free(copy);
+        exit(2);
+    }
+    *dot = 0;
+    const char *module = qual, *name = dot + 1;
+    char err[300];
+    HostSig hs;
+    void *env = NULL;
+    NativeFn fn = NULL;
+    Function *f = NULL;
+    char qualified[200];
+    snprintf(qualified, sizeof qualified, "%s.%s", module, name);
+    bool ok = host_sig_parse(sig, true, &hs, err, sizeof err) &&
+              (fn = host_native_lookup(copy, name, err, sizeof err)) != NULL &&
+              (f = host_native_new(fn, qualified, &hs, &env, err, sizeof err)) != NULL &&
+              host_registry_add(runtime_registry(rt), module, name, f, host_native_free_env, env,
+                                err, sizeof err);
+    if (!ok)
+        fprintf(stderr, "lvm: --native %s: %s\n", spec, err);
+    free(copy);
+    return ok;
+}
+
 /* ---- Running ---------------------------------------------------------------------------------- */
 
 /* The function the root process runs, its type, and the arguments parsed for it. */
@@ -587,7 +644,11 @@ int main(int argc, char **argv)
         if (!rt) {
             fprintf(stderr, "lvm: %s\n", err);
         } else {
-            status = run_root(&o, m, rt);
+            bool bound = true;
+            for (int i = 0; bound && i < o.nnatives; i++)
+                bound = bind_native(rt, o.natives[i]);
+            if (bound)
+                status = run_root(&o, m, rt);
             if (o.stats) {
                 SchedStats st;
                 sched_stats(runtime_sched(rt), &st);
