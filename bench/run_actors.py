@@ -490,6 +490,15 @@ def goals(lvm_med, beam_med):
         lv, bv = get(lvm_med, key, field), get(beam, key, field)
         met = None if lv is None or bv is None else (lv <= bv if lower else lv >= bv)
         out.append(("%s: lvm %s, BEAM %s" % (text, fmt_num(lv), fmt_num(bv)), met))
+    # BEAM rounds `after 1` up to about 2 ms, so ACTORS.md says to compare loaded against
+    # idle: the p99 lateness the hogs add.
+    def added(med):
+        a, b = get(med, "fairness_loaded", "p99_ms"), get(med, "fairness_idle", "p99_ms")
+        return None if a is None or b is None else a - b
+    la, ba = added(lvm_med), added(beam_med)
+    out.append(("fairness: p99 lateness the hogs add (loaded - idle) no more than BEAM's (ms): "
+                "lvm %s, BEAM %s" % (fmt_num(la), fmt_num(ba)),
+                None if la is None or ba is None else la <= ba))
     lv = get(lvm_med, "spawn_idle_1m/cold", "bytes_per_proc")
     out.append(("an idle process under 16 KiB resident: lvm %s B" % fmt_num(lv),
                 None if lv is None else lv < IDLE_GOAL_BYTES))
