@@ -31,6 +31,7 @@ endif
 OPT      ?= -O2
 
 CFLAGS_BASE = -std=gnu11 -g -gdwarf-4 $(OPT) -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \
+              -fno-math-errno \
               -I. -MMD -MP
 ifeq ($(DISPATCH),switch)
   CFLAGS_BASE += -DLVM_DISPATCH_SWITCH=1
@@ -47,7 +48,9 @@ ifeq ($(SAN),1)
   LDFLAGS += -fsanitize=address,undefined
 endif
 CFLAGS  += $(CFLAGS_BASE)
-LDLIBS  += -lxxhash -lm -lpthread
+# No libm: lvm rounds floats itself (vm/numeric.h) and sqrt is an instruction with
+# -fno-math-errno; mapping libm would cost every process ~300 KiB resident (issue 5).
+LDLIBS  += -lxxhash -lpthread
 
 LIB_SRCS  = $(wildcard loader/*.c) $(wildcard vm/*.c) $(wildcard sched/*.c) $(wildcard hostfns/*.c) $(wildcard wasi/*.c)
 # MINIMAL=1: the smallest lvm, for constrained boxes (vm/config.h, LVM_MINIMAL): -Oz, no
@@ -95,8 +98,18 @@ $(BUILD)/liblvm.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The lvm binary takes xxhash and libffi from their static archives (Debian ships both):
+# the few functions it uses cost less than mapping two more shared libraries (~150 KiB
+# resident at start). liblvm.so keeps linking them dynamically.
+comma := ,
+STATIC  = -Wl$(comma)-Bstatic
+DYNAMIC = -Wl$(comma)-Bdynamic
+LVM_LDLIBS = $(subst -lxxhash,$(STATIC) -lxxhash $(DYNAMIC),$(subst -lffi,$(STATIC) -lffi $(DYNAMIC),$(LDLIBS)))
+ifeq ($(MINIMAL),1)
+  LVM_LDLIBS = $(LDLIBS)   # smallest file first: the shared libxxhash is on the box anyway
+endif
 $(BUILD)/lvm: $(LVM_OBJS) $(BUILD)/liblvm.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LVM_LDLIBS)
 
 $(BUILD)/spec-runner: $(SPEC_OBJS) $(BUILD)/liblvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljansson
@@ -258,7 +271,7 @@ $(BUILD)/tests/embed/libembedtest.so: tests/embed/testlib.c
 
 $(BUILD)/tests/embed/tests.o: CFLAGS += -Iinclude
 $(BUILD)/tests/embed/embed-tests: $(BUILD)/tests/embed/tests.o $(BUILD)/liblvm.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm    # -lm: the tests bind libm's cos and others
 
 $(BUILD)/examples/embed/guest.wasm: examples/embed/guest.wat
 	@mkdir -p $(dir $@)

@@ -48,19 +48,24 @@ static void *poller_main(void *arg)
     return NULL;
 }
 
+/* The poller starts on the first I/O wait: a VM that never waits on a descriptor (most
+ * embedded uses, a hello world) has no epoll set and no extra thread. */
 bool io_start(Sched *s)
 {
-    s->epfd = epoll_create1(EPOLL_CLOEXEC);
-    s->stopfd = eventfd(0, EFD_CLOEXEC);
-    if (s->epfd < 0 || s->stopfd < 0)
-        return false;
-    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
-    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->stopfd, &ev) != 0)
-        return false;
-    if (pthread_create(&s->poller, NULL, poller_main, s) != 0)
-        return false;
-    s->poller_started = true;
-    return true;
+    pthread_mutex_lock(&s->io_lock);
+    bool ok = s->poller_started;
+    if (!ok) {
+        s->epfd = epoll_create1(EPOLL_CLOEXEC);
+        s->stopfd = eventfd(0, EFD_CLOEXEC);
+        struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
+        ok = s->epfd >= 0 && s->stopfd >= 0 &&
+             epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->stopfd, &ev) == 0 &&
+             pthread_create(&s->poller, NULL, poller_main, s) == 0;
+        s->poller_started = ok;
+        atomic_store(&s->poller_running, ok);
+    }
+    pthread_mutex_unlock(&s->io_lock);
+    return ok;
 }
 
 void io_stop(Sched *s)
@@ -92,6 +97,8 @@ void io_end_wait(Process *p)
 static bool io_register(Process *p, const struct pollfd *fds, int nfds)
 {
     Sched *s = p->sched;
+    if (nfds > 0 && !atomic_load(&s->poller_running) && !io_start(s))
+        return false;
     if ((uint32_t)nfds > p->capio_fds) {
         int *v = realloc(p->io_fds, (size_t)nfds * sizeof *v);
         if (!v)

@@ -237,7 +237,9 @@ struct Sched {
     /* I/O waits (io.c): one epoll set, one poller thread. */
     int epfd, stopfd;
     pthread_t poller;
+    pthread_mutex_t io_lock;      /* starting the poller (io_start) */
     bool poller_started;
+    atomic_bool poller_running;   /* read without the lock on every I/O wait */
     atomic_int n_io_waiting;      /* processes parked on descriptors: not a deadlock */
     atomic_int n_host_waiting;    /* parked in an embedder's host call: not a deadlock */
 

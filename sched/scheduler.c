@@ -378,10 +378,7 @@ Sched *sched_new(const SchedConfig *cfg)
     atomic_init(&s->next_ref, 1);
     timers_init(&s->timers);
     s->epfd = s->stopfd = -1;
-    if (!io_start(s)) {
-        sched_free(s);
-        return NULL;
-    }
+    pthread_mutex_init(&s->io_lock, NULL);   /* the poller itself starts on first use */
     return s;
 }
 
@@ -571,6 +568,7 @@ void sched_free(Sched *s)
     pthread_mutex_destroy(&s->idle_lock);
     pthread_mutex_destroy(&s->table_lock);
     pthread_mutex_destroy(&s->names_lock);
+    pthread_mutex_destroy(&s->io_lock);
     pthread_cond_destroy(&s->idle);
     pthread_cond_destroy(&s->exited);
     free(s);

@@ -602,7 +602,7 @@ dispatch:
     CASE(F32_FLOOR) UNARY(f32, f32, f32_floor(a));
     CASE(F32_TRUNC) UNARY(f32, f32, f32_trunc(a));
     CASE(F32_NEAREST) UNARY(f32, f32, f32_nearest(a));
-    CASE(F32_SQRT) UNARY(f32, f32, sqrtf(a));
+    CASE(F32_SQRT) UNARY(f32, f32, __builtin_sqrtf(a));   /* one instruction: -fno-math-errno */
     CASE(F32_ADD) BINARY(f32, f32, a + b);
     CASE(F32_SUB) BINARY(f32, f32, a - b);
     CASE(F32_MUL) BINARY(f32, f32, a * b);
@@ -616,7 +616,7 @@ dispatch:
     CASE(F64_FLOOR) UNARY(f64, f64, f64_floor(a));
     CASE(F64_TRUNC) UNARY(f64, f64, f64_trunc(a));
     CASE(F64_NEAREST) UNARY(f64, f64, f64_nearest(a));
-    CASE(F64_SQRT) UNARY(f64, f64, sqrt(a));
+    CASE(F64_SQRT) UNARY(f64, f64, __builtin_sqrt(a));
     CASE(F64_ADD) BINARY(f64, f64, a + b);
     CASE(F64_SUB) BINARY(f64, f64, a - b);
     CASE(F64_MUL) BINARY(f64, f64, a * b);

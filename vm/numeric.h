@@ -51,16 +51,45 @@ static inline float f32_from(uint32_t u) { float f; memcpy(&f, &u, 4); return f;
 static inline uint64_t f64_bits(double f) { uint64_t u; memcpy(&u, &f, 8); return u; }
 static inline double f64_from(uint64_t u) { double f; memcpy(&f, &u, 8); return f; }
 
-/* ceil, floor and trunc of a NaN must give a quiet NaN (spec 4.3.3: an arithmetic NaN);
- * C's functions may pass a signalling NaN through unchanged, so quiet it by adding. */
-static inline float f32_ceil(float a) { return isnan(a) ? a + a : ceilf(a); }
-static inline float f32_floor(float a) { return isnan(a) ? a + a : floorf(a); }
-static inline float f32_trunc(float a) { return isnan(a) ? a + a : truncf(a); }
-static inline float f32_nearest(float a) { return isnan(a) ? a + a : nearbyintf(a); }
-static inline double f64_ceil(double a) { return isnan(a) ? a + a : ceil(a); }
-static inline double f64_floor(double a) { return isnan(a) ? a + a : floor(a); }
-static inline double f64_trunc(double a) { return isnan(a) ? a + a : trunc(a); }
-static inline double f64_nearest(double a) { return isnan(a) ? a + a : nearbyint(a); }
+/* Rounding to an integer (spec 4.3.3 fceil, ffloor, ftrunc, fnearest), written here rather
+ * than taken from libm: mapping libm costs every lvm process about 300 KiB of resident
+ * memory for five small functions (issue 5's footprint goal). Each works on doubles; a
+ * float's result is exact in double and converts back exactly. A NaN gives a quiet NaN
+ * (an arithmetic NaN, as the spec asks); signed zeros are kept (ceil(-0.5) is -0). */
+#define TWO52 4503599627370496.0          /* 2^52: from here on every double is an integer */
+
+static inline double f64_trunc(double a)
+{
+    if (isnan(a)) return a + a;
+    if (!(__builtin_fabs(a) < TWO52)) return a;           /* integral already, or infinite */
+    return __builtin_copysign((double)(int64_t)a, a);      /* exact below 2^52; keeps -0 */
+}
+
+static inline double f64_floor(double a)
+{
+    double t = f64_trunc(a);
+    return t > a ? t - 1.0 : t;
+}
+
+static inline double f64_ceil(double a)
+{
+    double t = f64_trunc(a);
+    return t < a ? t + 1.0 : t;
+}
+
+/* Ties to even: adding and subtracting 2^52 rounds in the current (nearest-even) mode. */
+static inline double f64_nearest(double a)
+{
+    if (isnan(a)) return a + a;
+    double m = __builtin_fabs(a);
+    if (!(m < TWO52)) return a;
+    return __builtin_copysign((m + TWO52) - TWO52, a);
+}
+
+static inline float f32_trunc(float a) { return isnan(a) ? a + a : (float)f64_trunc(a); }
+static inline float f32_floor(float a) { return isnan(a) ? a + a : (float)f64_floor(a); }
+static inline float f32_ceil(float a) { return isnan(a) ? a + a : (float)f64_ceil(a); }
+static inline float f32_nearest(float a) { return isnan(a) ? a + a : (float)f64_nearest(a); }
 
 /* min/max (spec 4.3.3 fmin/fmax): NaN if either operand is NaN; -0 is below +0. */
 static inline float f32_min(float a, float b)

@@ -22,6 +22,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
@@ -76,10 +77,12 @@ static bool put_dirent(int dir, const struct host_dirent *d, uint64_t k, uint8_t
     return *used < len;
 }
 
-static _Thread_local char host_buf[32768] __attribute__((aligned(8)));
+/* Host directory entries are read HOST_BUF bytes at a time into a buffer made for the
+ * call: a thread-local array would cost every thread of the VM 32 KiB of touched memory. */
+#define HOST_BUF 32768
 
 /* Position the directory at entry number `cookie` (or its end, if it has fewer). */
-static uint32_t seek_entry(WasiFd *f, uint64_t cookie)
+static uint32_t seek_entry(WasiFd *f, uint64_t cookie, char *host_buf)
 {
     uint64_t k = 0;
     int64_t off = 0;
@@ -89,7 +92,7 @@ static uint32_t seek_entry(WasiFd *f, uint64_t cookie)
     }
     while (k < cookie) {
         if (lseek(f->host, (off_t)off, SEEK_SET) < 0) return wasi_errno(errno);
-        ssize_t n = getdents64(f->host, host_buf, sizeof host_buf);
+        ssize_t n = getdents64(f->host, host_buf, HOST_BUF);
         if (n < 0) return wasi_errno(errno);
         if (n == 0) break;
         for (ssize_t at = 0; at < n && k < cookie; k++) {
@@ -105,13 +108,13 @@ static uint32_t seek_entry(WasiFd *f, uint64_t cookie)
 }
 
 /* Fill out[0..len) from entry f->dir_cookie on; remembers where it stopped. */
-static uint32_t fill(WasiFd *f, uint8_t *out, uint32_t len, uint32_t *used)
+static uint32_t fill(WasiFd *f, uint8_t *out, uint32_t len, uint32_t *used, char *host_buf)
 {
     uint64_t k = f->dir_cookie;
     int64_t off = f->dir_off;
     bool room = len > 0;
     while (room) {
-        ssize_t n = getdents64(f->host, host_buf, sizeof host_buf);
+        ssize_t n = getdents64(f->host, host_buf, HOST_BUF);
         if (n < 0) return wasi_errno(errno);
         if (n == 0) break;
         for (ssize_t at = 0; at < n && room; k++) {
@@ -135,8 +138,12 @@ WASI_IMPL(wasi_fd_readdir)
     uint32_t buf = ARG32(1), len = ARG32(2), used = 0;
     if (!guest_range(c, buf, len) || !guest_range(c, ARG32(4), 4)) return WASI_EFAULT;
     if (f->filetype != WASI_FILETYPE_DIRECTORY) return WASI_ENOTDIR;
-    if ((r = seek_entry(f, ARG64(3))) || (r = fill(f, guest_ptr(c, buf), len, &used)))
-        return r;
+    char *host_buf = malloc(HOST_BUF);
+    if (!host_buf) return WASI_ENOMEM;
+    if (!(r = seek_entry(f, ARG64(3), host_buf)))
+        r = fill(f, guest_ptr(c, buf), len, &used, host_buf);
+    free(host_buf);
+    if (r) return r;
     put_u32(guest_ptr(c, ARG32(4)), used);
     return WASI_ESUCCESS;
 }
