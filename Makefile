@@ -198,6 +198,7 @@ test: deps
 
 bench: deps all
 	python3 bench/run.py --lvm $(BUILD)/lvm
+	python3 bench/run_actors.py --lvm $(BUILD)/lvm
 	$(MAKE) MINIMAL=1 build/minimal/lvm
 	python3 bench/footprint.py --lvm $(BUILD)/lvm --minimal build/minimal/lvm
 
