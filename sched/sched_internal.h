@@ -72,7 +72,8 @@ struct Process {
     Exec *exec;
     ProcessConfig config;
     uint64_t fuel_used;
-    uint64_t cpu_ns;              /* CPU time of its finished slices */
+    uint64_t cpu_ns;              /* CPU time of its finished slices (once track_cpu) */
+    bool track_cpu;               /* it asked for its CPU time: time its slices */
     uint64_t slice_cpu_start;     /* the worker thread's CPU clock when this slice began */
     bool watched;                 /* spawned from outside: sched_wait reads its exit */
 
