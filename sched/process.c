@@ -385,6 +385,12 @@ uint64_t sched_spawn(Sched *s, const SpawnRequest *req, uint64_t *monitor_ref, c
         snprintf(err, errlen, "not permitted: this process may not spawn");
         return spawn_failed(s, req, monitor_ref);
     }
+    uint64_t alive = atomic_load(&s->n_spawned) - atomic_load(&s->n_exited);
+    if (alive >= s->cfg.max_processes) {
+        snprintf(err, errlen, "too many processes (%llu alive; the limit is --max-processes)",
+                 (unsigned long long)alive);
+        return spawn_failed(s, req, monitor_ref);
+    }
     Process *p = process_new(s, req);
     if (!p || !p->exec) {
         snprintf(err, errlen, "out of memory");

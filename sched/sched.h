@@ -70,11 +70,15 @@ typedef struct SchedConfig {
     unsigned threads;             /* worker threads; 0: one per core */
     int64_t reductions;           /* slice; 0: SCHED_DEFAULT_REDUCTIONS */
     uint64_t seed;                /* for victim choice; with threads = 1 runs are repeatable */
+    uint64_t max_processes;       /* alive at once; 0: SCHED_DEFAULT_MAX_PROCESSES. A spawn
+                                     past it fails ("too many processes"): a guest's spawn
+                                     loop ends in an error, not in the host's OOM killer */
     ImportResolver resolver;
     void *resolver_env;
 } SchedConfig;
 
 #define SCHED_DEFAULT_REDUCTIONS 4000   /* BEAM's slice, in calls and loop back-edges */
+#define SCHED_DEFAULT_MAX_PROCESSES (1u << 20)   /* BEAM's default +P */
 
 Sched *sched_new(const SchedConfig *cfg);
 /* Set the import resolver after creation (its env often needs the Sched itself). */

@@ -367,6 +367,8 @@ Sched *sched_new(const SchedConfig *cfg)
     s->cfg = *cfg;
     if (!s->cfg.reductions)
         s->cfg.reductions = SCHED_DEFAULT_REDUCTIONS;
+    if (!s->cfg.max_processes)
+        s->cfg.max_processes = SCHED_DEFAULT_MAX_PROCESSES;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     s->nworkers = cfg->threads ? cfg->threads : (unsigned)(cores > 0 ? cores : 1);
     s->workers = calloc(s->nworkers, sizeof *s->workers);

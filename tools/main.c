@@ -50,6 +50,7 @@ typedef struct Options {
     int64_t reductions;      /* --reductions N */
     unsigned threads;        /* --threads N (0: one per core) */
     uint64_t seed;           /* --seed N */
+    uint64_t max_processes;  /* --max-processes N */
     bool stats;              /* --stats: totals on stderr at exit */
     const char *file;        /* the module */
     char **args;             /* everything after the module: the guest's arguments */
@@ -98,6 +99,8 @@ static void usage(FILE *f)
         "  --threads N       scheduler worker threads (default: one per core); with 1,\n"
         "                    everything runs on the main thread and runs are repeatable\n"
         "  --seed N          seed of the scheduler's random choices (work stealing)\n"
+        "  --max-processes N processes alive at once (default 1048576, as BEAM's +P); a\n"
+        "                    spawn past it fails (lvm.last_error says why)\n"
         "  --stats           print totals on stderr at exit (reductions: N)\n"
         "  --no-reductions   accepted only by a build made with REDUCTIONS=0, which does\n"
         "                    not count reductions (to measure what counting costs)\n"
@@ -215,6 +218,8 @@ static bool value_option(int argc, char **argv, int *i, Options *o)
         if (n > 1024)
             usage_error("--threads wants at most 1024, not ", v);
         o->threads = (unsigned)n;
+    } else if ((v = option_value(argc, argv, i, "--max-processes"))) {
+        o->max_processes = (uint64_t)positive(v, "--max-processes");
     } else if ((v = option_value(argc, argv, i, "--seed"))) {
         o->seed = (uint64_t)positive(v, "--seed");
     } else {
@@ -638,7 +643,8 @@ int main(int argc, char **argv)
     int status = 1;
     if (!sockets) fprintf(stderr, "lvm: out of memory\n");
     if (sockets && make_wasi_config(&o, &wcfg, sockets)) {
-        SchedConfig scfg = { .threads = o.threads, .reductions = o.reductions, .seed = o.seed };
+        SchedConfig scfg = { .threads = o.threads, .reductions = o.reductions, .seed = o.seed,
+                             .max_processes = o.max_processes };
         char err[300];
         Runtime *rt = runtime_new(&scfg, &wcfg, err, sizeof err);
         if (!rt) {
