@@ -75,7 +75,7 @@ else
   LDLIBS   += $(shell pkg-config --libs libffi) -ldl
 endif
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
-LVM_OBJS  = $(BUILD)/tools/main.o $(BUILD)/tools/dis.o
+LVM_OBJS  = $(BUILD)/tools/main.o $(BUILD)/tools/dis.o $(BUILD)/tools/top.o
 ifeq ($(MINIMAL),1)
   LVM_OBJS := $(filter-out $(BUILD)/tools/dis.o,$(LVM_OBJS)) $(BUILD)/minimal/dis.o   # no `lvm dis`
 endif
@@ -84,7 +84,7 @@ UNIT_SRCS = $(wildcard tests/unit/*.c)
 UNIT_OBJS = $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
 .PHONY: lib install test-embed
-.PHONY: all deps example examples test test-unit test-wasi test-actors test-docs spec regress bench bench-noreds clean
+.PHONY: all deps example examples test test-tools test-unit test-wasi test-actors test-docs spec regress bench bench-noreds clean
 all: $(BUILD)/lvm $(BUILD)/liblvm.a
 
 deps:
@@ -188,8 +188,12 @@ test-docs: $(BUILD)/lvm
 	tests/dis/run.sh $(BUILD)/lvm
 	python3 tests/docs/check.py --lvm $(BUILD)/lvm
 
+# lvm --trace, --trace-sched, --top (in tmux, as a person sees it), --stats.
+test-tools: $(BUILD)/lvm
+	python3 tests/tools/run.py --lvm $(BUILD)/lvm
+
 test: deps
-	$(MAKE) test-unit spec regress test-wasi test-actors test-embed test-docs
+	$(MAKE) test-tools test-unit spec regress test-wasi test-actors test-embed test-docs
 	$(MAKE) BUILD=build/switch DISPATCH=switch spec regress test-docs
 	$(BUILD)/spec-runner --budget 1 --expected tests/spec/expected-failures.txt $(SPEC_JSON)
 	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test-unit spec regress test-wasi test-actors test-docs

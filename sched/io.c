@@ -145,6 +145,7 @@ RecvStatus sched_wait_io(Process *p, const struct pollfd *fds, int nfds, int64_t
     }
     if (timeout_ns >= 0)
         sched_arm_deadline_ns(p, timeout_ns);
+    p->wait_on = "io";
     return RECV_BLOCK;
 }
 

@@ -58,6 +58,11 @@ void mailbox_drain(Mailbox *mb)
     }
     if (!rev)
         return;
+    unsigned n = 0;
+    for (Message *x = rev; x; x = x->next)
+        n++;
+    atomic_store_explicit(&mb->count, atomic_load_explicit(&mb->count, memory_order_relaxed) + n,
+                          memory_order_relaxed);   /* only the owner writes it */
     if (mb->tail)
         mb->tail->next = rev;
     else
@@ -91,6 +96,8 @@ Message *mailbox_take(Mailbox *mb, const int64_t *tags, uint32_t ntags)
         if (mb->tail == m)
             mb->tail = prev;
         m->next = NULL;
+        atomic_store_explicit(&mb->count, atomic_load_explicit(&mb->count, memory_order_relaxed) - 1,
+                              memory_order_relaxed);
         return m;
     }
     return NULL;

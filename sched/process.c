@@ -334,6 +334,14 @@ static Process *process_new(Sched *s, const SpawnRequest *req)
     if (p->exec) {
         vm_exec_set_user(p->exec, p);
         vm_exec_set_slice(p->exec, s->cfg.reductions);
+        if (s->cfg.trace) {      /* lvm --trace: this Exec runs the traced loop (vm/trace.c) */
+            char who[32];
+            snprintf(who, sizeof who, "pid %llu", (unsigned long long)p->pid);
+            if (!vm_exec_set_trace(p->exec, stderr, who, s->cfg.trace_func)) {
+                vm_exec_free(p->exec);
+                p->exec = NULL;
+            }
+        }
     }
     return p;
 }
@@ -404,6 +412,13 @@ uint64_t sched_spawn(Sched *s, const SpawnRequest *req, uint64_t *monitor_ref, c
     }
     link_and_monitor(s, p, req->parent, req->flags, monitor_ref);
     atomic_fetch_add(&s->n_spawned, 1);
+    char by[32];
+    if (req->export_name)
+        SCHED_EVENT(s, "spawn pid %llu by %s: %s", (unsigned long long)p->pid,
+                    sched_who(by, sizeof by, req->parent, "the host"), req->export_name);
+    else
+        SCHED_EVENT(s, "spawn pid %llu by %s: table 0 [%u]", (unsigned long long)p->pid,
+                    sched_who(by, sizeof by, req->parent, "the host"), req->table_index);
     if (!req->parent) {
         /* Kept for sched_wait: one more reference, released there. */
         atomic_fetch_add(&p->refs, 1);
@@ -603,6 +618,11 @@ static void notify(Process *p, int32_t reason, uint64_t *links, uint32_t nlinks,
 void process_exit(Process *p, int32_t reason)
 {
     Sched *s = p->sched;
+    if (s->cfg.trace_sched) {
+        char why[160];
+        SCHED_EVENT(s, "exit pid %llu: %s", (unsigned long long)p->pid,
+                    sched_reason_text(reason, why, sizeof why));
+    }
     pthread_mutex_lock(&p->lock);
     p->exiting = true;
     p->exit_reason = reason;

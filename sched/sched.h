@@ -75,6 +75,10 @@ typedef struct SchedConfig {
                                      loop ends in an error, not in the host's OOM killer */
     ImportResolver resolver;
     void *resolver_env;
+    /* Seeing inside (lvm --trace, --trace-sched; sched/observe.c), all to stderr: */
+    bool trace;                   /* every handler each process runs (vm_exec_set_trace) */
+    const char *trace_func;       /* … only inside this function (name or index); NULL: all */
+    bool trace_sched;             /* spawn, run, yield, block, wake, steal, exit: a line each */
 } SchedConfig;
 
 #define SCHED_DEFAULT_REDUCTIONS 4000   /* BEAM's slice, in calls and loop back-edges */
@@ -159,6 +163,32 @@ typedef struct SchedStats {
     uint64_t alive;
 } SchedStats;
 void sched_stats(Sched *s, SchedStats *out);
+
+/* A picture of the scheduler for `lvm --top` (sched/observe.c), taken from any thread
+ * while the processes run. Some numbers are a little stale — see sched_snapshot. */
+typedef struct ProcInfo {
+    uint64_t pid;
+    char name[32];                /* its first registered name, or "" */
+    char state[24];               /* "running", "runnable", "waiting (receive)" … */
+    uint64_t reductions;          /* as of its last finished slice */
+    uint64_t memory;              /* linear memory, bytes */
+    uint32_t mailbox;             /* messages its owner has taken in and not yet received */
+    char func[64];                /* where it stopped last: "name" or "func N", or "" */
+} ProcInfo;
+typedef struct WorkerInfo {
+    uint32_t queued;              /* processes in its deque */
+    uint64_t steals;              /* processes it took from other workers */
+} WorkerInfo;
+typedef struct SchedSnapshot {
+    ProcInfo *procs;              /* nprocs, sorted by pid; freed by sched_snapshot_free */
+    size_t nprocs;
+    WorkerInfo *workers;
+    unsigned nworkers;
+    size_t global_queued;         /* waiting in the global queue */
+    SchedStats stats;
+} SchedSnapshot;
+bool sched_snapshot(Sched *s, SchedSnapshot *out);
+void sched_snapshot_free(SchedSnapshot *snap);
 
 /* ---- For host functions (hostfns/): the calling process and what it may do ---------- */
 

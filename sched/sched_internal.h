@@ -36,6 +36,10 @@ typedef struct Mailbox {
     _Atomic(Message *) inbox;
     Message *head, *tail;
     Message *current;             /* the last message received; freed by the next receive */
+    /* Messages in head..tail, for lvm --top: written by the owner only (drain, take),
+     * read by sched_snapshot from another thread, hence atomic (relaxed: a count that is
+     * a moment old is good enough, and senders pay nothing for it). */
+    atomic_uint count;
 } Mailbox;
 
 void mailbox_push(Mailbox *mb, Message *m);
@@ -89,6 +93,9 @@ struct Process {
     int *io_fds;                  /* dups of the descriptors it waits on */
     uint32_t nio_fds, capio_fds;
     bool io_counted;              /* counted in n_io_waiting (io.c) */
+    const char *wait_on;          /* what its last blocking call waits for: "receive",
+                                     "sleep", "io", "yield", "host call" (--trace-sched,
+                                     --top); set before it parks */
 
     pthread_mutex_t lock;         /* links, monitors, trap_exit, exiting, names */
     uint64_t *links;
@@ -190,6 +197,8 @@ typedef struct Worker {
     Deque deque;
     pthread_t thread;
     uint64_t rng;
+    Process *running;             /* the process of the current slice (this thread only) */
+    _Atomic uint64_t steals;      /* processes it took from others (relaxed: a counter) */
 } Worker;
 
 typedef struct Registration {
@@ -251,6 +260,22 @@ struct Sched {
  * deque when called from a worker, else on the global queue. */
 void sched_wake(Process *p);
 void sched_enqueue(Sched *s, Process *p);
+
+/* ---- Seeing inside (observe.c) ---------------------------------------------------------- */
+
+/* --trace-sched: print one event line. Each event site tests the flag first, one
+ * well-predicted branch per slice, spawn or wake — never per instruction — so the
+ * scheduler runs at the same speed without it. */
+void sched_event(Sched *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define SCHED_EVENT(s, ...)                                                     \
+    do {                                                                        \
+        if (__builtin_expect((s)->cfg.trace_sched, 0))                          \
+            sched_event((s), __VA_ARGS__);                                      \
+    } while (0)
+/* "pid N" for p, else `otherwise`, for event lines. */
+const char *sched_who(char *buf, size_t len, const Process *p, const char *otherwise);
+/* The worker the calling thread is, or NULL (scheduler.c). */
+Worker *sched_current_worker(void);
 
 bool table_insert(Sched *s, Process *p);
 void table_remove(Sched *s, uint64_t pid);

@@ -82,8 +82,19 @@ void sched_wake(Process *p)
         return;
     }
     int expected = PS_WAITING;
-    if (atomic_compare_exchange_strong(&p->state, &expected, PS_RUNNABLE))
+    if (atomic_compare_exchange_strong(&p->state, &expected, PS_RUNNABLE)) {
+        Worker *w = current_worker;
+        char by[32];
+        SCHED_EVENT(p->sched, "wake pid %llu by %s", (unsigned long long)p->pid,
+                    sched_who(by, sizeof by, w ? w->running : NULL,
+                              w ? "a timer" : "the host or the I/O poller"));
         sched_enqueue(p->sched, p);
+    }
+}
+
+Worker *sched_current_worker(void)
+{
+    return current_worker;
 }
 
 static Process *take_global(Sched *s)
@@ -121,6 +132,9 @@ static Process *find_work(Worker *w)
         Worker *v = &s->workers[(start + i) % s->nworkers];
         if (v != w && deque_size(&v->deque) && (p = deque_steal(&v->deque))) {
             atomic_fetch_add(&s->n_steals, 1);
+            atomic_fetch_add_explicit(&w->steals, 1, memory_order_relaxed);
+            SCHED_EVENT(s, "steal pid %llu by worker %u from worker %u",
+                        (unsigned long long)p->pid, w->index, v->index);
             return p;
         }
     }
@@ -238,6 +252,8 @@ static void run_slice(Worker *w, Process *p)
     /* A sched_host_wake that came before this slice is answered by it: the blocked call
      * runs again now. One that comes during the slice is seen by park(). */
     atomic_store(&p->host_signal, false);
+    SCHED_EVENT(s, "run pid %llu on worker %u", (unsigned long long)p->pid, w->index);
+    w->running = p;
     uint64_t before = vm_exec_reductions(p->exec);
     if (p->track_cpu)
         p->slice_cpu_start = thread_cpu_ns();
@@ -247,6 +263,11 @@ static void run_slice(Worker *w, Process *p)
     uint64_t used = vm_exec_reductions(p->exec) - before;
     p->fuel_used += used;
     atomic_fetch_add(&s->n_reductions, used);
+    w->running = NULL;
+    if (st == RUN_YIELD || st == RUN_BLOCK)
+        SCHED_EVENT(s, "%s pid %llu%s%s after %llu reductions", st == RUN_YIELD ? "yield" : "block",
+                    (unsigned long long)p->pid, st == RUN_BLOCK ? " on " : "",
+                    st == RUN_BLOCK && p->wait_on ? p->wait_on : "", (unsigned long long)used);
     switch (st) {
     case RUN_YIELD:
         if ((killed = atomic_load(&p->kill_reason)) >= 0)
@@ -647,6 +668,7 @@ void sched_host_call_begin(Process *p)
 
 void sched_host_call_blocked(Process *p)
 {
+    p->wait_on = "host call";
     if (!p->host_waiting) {
         p->host_waiting = true;
         atomic_fetch_add(&p->sched->n_host_waiting, 1);
@@ -708,6 +730,7 @@ RecvStatus sched_receive(Process *p, const int64_t *tags, uint32_t ntags, int64_
     }
     if (timeout_ms > 0)
         arm_deadline(p, timeout_ms);
+    p->wait_on = "receive";
     return RECV_BLOCK;
 }
 
@@ -721,6 +744,7 @@ RecvStatus sched_sleep(Process *p, int64_t ms)
     }
     arm_deadline(p, ms);
     mailbox_drain(&p->mbox);   /* so that parking does not see them as news */
+    p->wait_on = "sleep";
     return RECV_BLOCK;
 }
 
@@ -734,6 +758,7 @@ RecvStatus sched_yield_now(Process *p)
     p->yielded = true;
     /* As if this wait's timer had fired: park() requeues the process at once. */
     atomic_store(&p->fired_gen, atomic_load(&p->wait_gen));
+    p->wait_on = "yield";
     return RECV_BLOCK;
 }
 

@@ -4,7 +4,7 @@
 # Called by the Makefile before anything is built; safe to run by hand.
 set -e
 pkgs="gcc make pkg-config libffi-dev check libxxhash-dev wabt clang lld wasi-libc
-      libclang-rt-14-dev-wasm32 libclang-rt-14-dev libjansson-dev python3 hyperfine"
+      libclang-rt-14-dev-wasm32 libclang-rt-14-dev libjansson-dev python3 hyperfine tmux"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@
 #include "loader/loader.h"
 #include "sched/sched.h"
 #include "tools/dis.h"
+#include "tools/top.h"
 #include "vm/config.h"
 #include "vm/vm.h"
 #include "wasi/wasi.h"
@@ -52,6 +54,10 @@ typedef struct Options {
     uint64_t seed;           /* --seed N */
     uint64_t max_processes;  /* --max-processes N */
     bool stats;              /* --stats: totals on stderr at exit */
+    bool trace;              /* --trace[=FUNC]: every handler run, on stderr */
+    const char *trace_func;  /* … FUNC, or NULL */
+    bool trace_sched;        /* --trace-sched: scheduler events, on stderr */
+    bool top;                /* --top: the live view, on stderr */
     const char *file;        /* the module */
     char **args;             /* everything after the module: the guest's arguments */
     int nargs;
@@ -101,7 +107,15 @@ static void usage(FILE *f)
         "  --seed N          seed of the scheduler's random choices (work stealing)\n"
         "  --max-processes N processes alive at once (default 1048576, as BEAM's +P); a\n"
         "                    spawn past it fails (lvm.last_error says why)\n"
-        "  --stats           print totals on stderr at exit (reductions: N)\n"
+        "  --stats           print totals on stderr at exit (reductions: N), processes,\n"
+        "                    messages, steals, peak memory\n"
+        "  --trace[=FUNC]    print every instruction run on stderr, with its operands and\n"
+        "                    the values read and written (=FUNC: only while function FUNC,\n"
+        "                    a name or an index, runs, its callees included)\n"
+        "  --trace-sched     print scheduler events on stderr: spawn, run, yield, block,\n"
+        "                    wake, steal, exit\n"
+        "  --top             a live view of the processes and workers on stderr, redrawn\n"
+        "                    every 500 ms (redirect the program's stdout to keep it clean)\n"
         "  --no-reductions   accepted only by a build made with REDUCTIONS=0, which does\n"
         "                    not count reductions (to measure what counting costs)\n"
         "  --version         print the version and exit\n"
@@ -246,6 +260,15 @@ static void parse_options(int argc, char **argv, Options *o)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); exit(0); }
         if (strcmp(a, "--version") == 0) { printf("lvm " LVM_VERSION "\n"); exit(0); }
         if (strcmp(a, "--stats") == 0) { o->stats = true; continue; }
+        if (strcmp(a, "--trace") == 0) { o->trace = true; continue; }
+        if (strncmp(a, "--trace=", 8) == 0) {
+            if (!a[8]) usage_error("--trace= wants a function name or index", "");
+            o->trace = true;
+            o->trace_func = a + 8;
+            continue;
+        }
+        if (strcmp(a, "--trace-sched") == 0) { o->trace_sched = true; continue; }
+        if (strcmp(a, "--top") == 0) { o->top = true; continue; }
         if (strcmp(a, "--no-reductions") == 0) {
             if (vm_counts_reductions())
                 usage_error("--no-reductions needs a build made with `make REDUCTIONS=0`", "");
@@ -625,6 +648,20 @@ static int run_root(const Options *o, Module *m, Runtime *rt)
     return 0;
 }
 
+/* --stats, on stderr. `reductions: N` stays the first line: bench/run.py reads it. */
+static void print_stats(Sched *s)
+{
+    SchedStats st;
+    sched_stats(s, &st);
+    struct rusage ru;
+    long peak_kib = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;   /* KiB on Linux */
+    fprintf(stderr, "reductions: %llu\nprocesses spawned: %llu\nprocesses exited: %llu\n"
+            "messages: %llu\nsteals: %llu\npeak memory: %ld KiB\n",
+            (unsigned long long)st.reductions, (unsigned long long)st.spawned,
+            (unsigned long long)st.exited, (unsigned long long)st.messages,
+            (unsigned long long)st.steals, peak_kib);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "dis") == 0)   /* `lvm dis app.wasm`: tools/dis.c */
@@ -644,7 +681,8 @@ int main(int argc, char **argv)
     if (!sockets) fprintf(stderr, "lvm: out of memory\n");
     if (sockets && make_wasi_config(&o, &wcfg, sockets)) {
         SchedConfig scfg = { .threads = o.threads, .reductions = o.reductions, .seed = o.seed,
-                             .max_processes = o.max_processes };
+                             .max_processes = o.max_processes, .trace = o.trace,
+                             .trace_func = o.trace_func, .trace_sched = o.trace_sched };
         char err[300];
         Runtime *rt = runtime_new(&scfg, &wcfg, err, sizeof err);
         if (!rt) {
@@ -653,16 +691,12 @@ int main(int argc, char **argv)
             bool bound = true;
             for (int i = 0; bound && i < o.nnatives; i++)
                 bound = bind_native(rt, o.natives[i]);
+            Top *top = bound && o.top ? top_start(runtime_sched(rt), o.file) : NULL;
             if (bound)
                 status = run_root(&o, m, rt);
-            if (o.stats) {
-                SchedStats st;
-                sched_stats(runtime_sched(rt), &st);
-                fprintf(stderr, "reductions: %llu\nprocesses spawned: %llu\nmessages: %llu\n"
-                        "steals: %llu\n", (unsigned long long)st.reductions,
-                        (unsigned long long)st.spawned, (unsigned long long)st.messages,
-                        (unsigned long long)st.steals);
-            }
+            top_stop(top);
+            if (o.stats)
+                print_stats(runtime_sched(rt));
             fflush(stdout);
             runtime_free(rt);
         }

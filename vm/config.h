@@ -18,6 +18,19 @@
 #  endif
 #endif
 
+/* LVM_TRACE: set only by vm/interp_trace.c, which compiles interp.c a second time into
+ * vm_interp_run_traced(), the loop `lvm --trace` runs (vm/trace.c). That copy is a
+ * `switch` loop (it forces LVM_DISPATCH_SWITCH) whose dispatch calls a hook before
+ * every handler (dispatch.h, DISPATCH_HANDLER). It runs the same compiled code as the
+ * normal loop: the hook turns each handler cell — a label address of the normal
+ * loop, or a Handler number — back into a Handler. So the normal loop is compiled
+ * exactly as without tracing, not one branch added to a handler; an Exec with a trace
+ * set (vm_exec_set_trace) is run by the traced loop instead, chosen once per slice in
+ * vm_run(). */
+#ifndef LVM_TRACE
+#  define LVM_TRACE 0
+#endif
+
 /* LVM_REDUCTIONS: count reductions at calls and loop back-edges (DESIGN decision 3), so a
  * run can be preempted. Set to 0 (`make REDUCTIONS=0`) only to measure what counting
  * costs: such a build runs every call to completion and cannot preempt a process. */

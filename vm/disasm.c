@@ -189,16 +189,74 @@ static void put_target(Out *o, uint32_t at, int64_t off)
     put(o, "@%" PRId64, (int64_t)at + off);
 }
 
-/* One %-field of a template (see handlers.def and wasm_operands). */
-static void put_field(Out *o, const CompiledFunc *cf, uint32_t at, char f)
+/* A slot's value as a type of the signature letters (loader/instr.h: i i32, I i64,
+ * f f32, F f64); '?' when the handler does not say (moves, calls, select): then the
+ * low half if the high half is zero, else all 64 bits. */
+static void put_value(Out *o, Slot v, char type)
+{
+    switch (type) {
+    case 'i': put(o, "%" PRId32, v.i32); break;
+    case 'I': put(o, "%" PRId64, v.i64); break;
+    case 'f': put_float(o, v.u32, false); break;
+    case 'F': put_float(o, v.u64, true); break;
+    default:
+        if (v.u64 >> 32)
+            put(o, "%" PRId64, v.i64);
+        else
+            put(o, "%" PRId32, v.i32);
+        break;
+    }
+}
+
+/* With values (vm_disasm_values): the frame, the handler's signature ("ii_i": what it
+ * reads, then what it writes; "" if unknown), how many slots were read so far, and the
+ * slot written (the one a template puts before " <-"), for the caller to show later. */
+typedef struct Values {
+    const Slot *fp;
+    const char *sig;
+    unsigned nread;
+    int32_t dest;
+    char dest_type;
+} Values;
+
+/* The type letter of the k-th value the signature reads, or of its first result. */
+static char sig_type(const char *sig, unsigned k, bool result)
+{
+    const char *results = strchr(sig, '_');
+    if (!results)
+        return '?';
+    if (result)
+        return results[1] ? results[1] : '?';
+    return sig + k < results ? sig[k] : '?';
+}
+
+static void put_slot_field(Out *o, const CompiledFunc *cf, uint32_t s, Values *v, const char *rest)
+{
+    put_slot(o, cf, s);
+    if (!v)
+        return;
+    if (strncmp(rest, " <-", 3) == 0) {
+        v->dest = (int32_t)s;
+        v->dest_type = sig_type(v->sig, 0, true);
+        return;
+    }
+    put(o, " (");
+    put_value(o, v->fp[s], sig_type(v->sig, v->nread++, false));
+    put(o, ")");
+}
+
+/* One %-field of a template (see handlers.def and wasm_operands); `rest` is the
+ * template after it. */
+static void put_field(Out *o, const CompiledFunc *cf, uint32_t at, char f, Values *v,
+                      const char *rest)
 {
     const Cell *pc = cf->code + at;
     Cell op = pc[1];
     switch (f) {
-    case 'A': put_slot(o, cf, op.s.a); break;
-    case 'B': put_slot(o, cf, op.s.b); break;
-    case 'C': put_slot(o, cf, op.s.c); break;
-    case 'D': put_slot(o, cf, op.s.d); break;
+    case 'A': put_slot_field(o, cf, op.s.a, v, rest); break;
+    case 'B': put_slot_field(o, cf, op.s.b, v, rest); break;
+    case 'C': put_slot_field(o, cf, op.s.c, v, rest); break;
+    case 'D': put_slot_field(o, cf, op.s.d, v, rest); break;
     case 'i': put(o, "%" PRId32, (int32_t)op.si.imm); break;
     case 'u': put(o, "%" PRIu32, op.si.imm); break;
     case 'f': put_float(o, op.si.imm, false); break;
@@ -237,7 +295,7 @@ static void put_field(Out *o, const CompiledFunc *cf, uint32_t at, char f)
     }
 }
 
-uint32_t vm_disasm_instr(char *buf, size_t len, const CompiledFunc *cf, uint32_t at)
+static uint32_t disasm(char *buf, size_t len, const CompiledFunc *cf, uint32_t at, Values *v)
 {
     Out o = { buf, len, 0 };
     if (len)
@@ -249,7 +307,8 @@ uint32_t vm_disasm_instr(char *buf, size_t len, const CompiledFunc *cf, uint32_t
         put(&o, " ");
     for (; *t; t++) {
         if (*t == '%' && t[1]) {
-            put_field(&o, cf, at, *++t);
+            t++;
+            put_field(&o, cf, at, *t, v, t + 1);
         } else {
             put(&o, "%c", *t);
         }
@@ -257,6 +316,29 @@ uint32_t vm_disasm_instr(char *buf, size_t len, const CompiledFunc *cf, uint32_t
     while (o.at > 0 && buf[o.at - 1] == ' ')      /* no trailing blanks: listings are diffed */
         buf[--o.at] = '\0';
     return vm_instr_cells(h, cf->code + at);
+}
+
+uint32_t vm_disasm_instr(char *buf, size_t len, const CompiledFunc *cf, uint32_t at)
+{
+    return disasm(buf, len, cf, at, NULL);
+}
+
+uint32_t vm_disasm_values(char *buf, size_t len, const CompiledFunc *cf, uint32_t at,
+                          const Slot *fp, const char *sig, int32_t *dest, char *dest_type)
+{
+    Values v = { fp, sig, 0, -1, '?' };
+    uint32_t n = disasm(buf, len, cf, at, &v);
+    *dest = v.dest;
+    *dest_type = v.dest_type;
+    return n;
+}
+
+void vm_slot_text(char *buf, size_t len, Slot value, char type)
+{
+    Out o = { buf, len, 0 };
+    if (len)
+        buf[0] = '\0';
+    put_value(&o, value, type);
 }
 
 void vm_disasm_function(FILE *out, const CompiledFunc *cf)

@@ -15,6 +15,15 @@
 
 #include "config.h"
 
+/* The switch loop's selector. The traced loop (LVM_TRACE, config.h) calls its hook here,
+ * at every dispatch, so no handler of either loop has a line of tracing in it: the hook
+ * prints the instruction about to run and returns its Handler (vm/trace.c). */
+#if LVM_TRACE
+#  define DISPATCH_HANDLER() vm_trace_step(exec, pc, fp, inst, (uint32_t)(ft - exec->frames))
+#else
+#  define DISPATCH_HANDLER() ((Handler)pc->handler)
+#endif
+
 #if LVM_DISPATCH_SWITCH
 #  define CASE(name) case H_##name:
 #  define NEXT() goto dispatch

@@ -104,6 +104,7 @@ void vm_exec_free(Exec *e)
     free(e->frames);
     free(e->big_results);
     free(e->trap);
+    vm_trace_free(e->trace);
     free(e);
 }
 
@@ -183,6 +184,12 @@ void exec_fill_backtrace(Exec *e, const Cell *pc, Instance *inst)
     for (uint32_t i = e->nframes; i-- > 1 && t->nframes < VM_MAX_BACKTRACE;)
         if (locate(e->frames[i].inst, e->frames[i].pc - 1, &t->frames[t->nframes]))
             t->nframes++;
+}
+
+bool vm_exec_where(const Exec *e, TraceFrame *out)
+{
+    const Cell *pc = e->pc;       /* read once: see vm.h on reading a running Exec */
+    return pc && locate(e->inst, pc, out);
 }
 
 void vm_trap_print(const Trap *trap, void *file)
@@ -328,7 +335,13 @@ RunStatus vm_run(Exec *e, int64_t budget)
             return exec_raise(e, TRAP_HOST, NULL, NULL);
         return exec_finish(e);
     }
-    return vm_interp_run(e, budget < 0 ? INT64_MAX : (budget == 0 ? 1 : budget));
+    budget = budget < 0 ? INT64_MAX : (budget == 0 ? 1 : budget);
+    if (UNLIKELY(e->trace)) {    /* once per slice: the loop itself is never tested */
+        RunStatus st = vm_interp_run_traced(e, budget);
+        vm_trace_flush(e, st);
+        return st;
+    }
+    return vm_interp_run(e, budget);
 }
 
 const Value *vm_exec_results(const Exec *e, uint32_t *n)

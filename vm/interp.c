@@ -46,6 +46,9 @@ static inline void zero_slots(Slot *p, uint32_t n)
     }
 }
 
+#if !LVM_TRACE
+/* The file's public face. The traced copy of this loop (interp_trace.c, LVM_TRACE) has
+ * its own entry point below and runs the normal build's cells, whatever they hold. */
 Cell vm_handler_cell(Handler h)
 {
     Cell c;
@@ -76,6 +79,12 @@ RunStatus vm_interp_run(Exec *exec, int64_t budget)
 {
     return run(exec, budget, false);
 }
+#else
+RunStatus vm_interp_run_traced(Exec *exec, int64_t budget)
+{
+    return run(exec, budget, false);
+}
+#endif
 
 static RunStatus run(Exec *exec, int64_t budget, bool get_labels)
 {
@@ -109,7 +118,7 @@ static RunStatus run(Exec *exec, int64_t budget, bool get_labels)
 
 #if LVM_DISPATCH_SWITCH
 dispatch:
-    switch ((Handler)pc->handler) {
+    switch (DISPATCH_HANDLER()) {
 #else
     NEXT();
 #endif

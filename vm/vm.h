@@ -224,6 +224,14 @@ void vm_exec_set_slice(Exec *exec, int64_t slice);
 void vm_exec_set_user(Exec *exec, void *user);
 void *vm_exec_user(const Exec *exec);
 
+/* Trace every handler this Exec runs (lvm --trace): one line per instruction to `out`
+ * (a FILE *), prefixed with `who` ("pid 3"), its operands decoded as `lvm dis` does,
+ * with the values read and the value written. `func` (NULL: everything) limits it to
+ * the time a function — a name from the name section or an export, or an index — is
+ * running, its callees included. Runs go through a second copy of the run loop
+ * (vm/interp_trace.c), so an Exec without a trace costs nothing. False if out of memory. */
+bool vm_exec_set_trace(Exec *exec, void *out, const char *who, const char *func);
+
 /* Prepare a call of f with args (nparams values). The next vm_run starts it. */
 bool vm_exec_call(Exec *exec, Function *f, const Value *args, uint32_t nargs)
     __attribute__((warn_unused_result));
@@ -238,6 +246,13 @@ const Trap *vm_exec_trap(const Exec *exec);
 
 /* False in a build made with REDUCTIONS=0 (vm/config.h), which cannot preempt. */
 bool vm_counts_reductions(void);
+
+/* Where the Exec stopped last (its saved pc: the instruction a parked or preempted run
+ * resumes at), as a backtrace line; false if it has not run Wasm code. For lvm --top,
+ * which calls it from another thread while the Exec may be running: it then sees the
+ * pc of an earlier stop — a pointer into code that lives as long as the module, so a
+ * stale one still names a real function. */
+bool vm_exec_where(const Exec *exec, TraceFrame *out);
 
 /* Reductions run by this Exec so far. */
 uint64_t vm_exec_reductions(const Exec *exec);

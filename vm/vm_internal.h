@@ -16,6 +16,8 @@
 #include "vm.h"
 #include "code.h"
 
+typedef struct VmTrace VmTrace;   /* trace.c: an Exec's --trace state */
+
 /* One 64-bit slot of the value stack. i32/f32 live in the 32-bit members; which half of
  * the 64 bits that is depends on the host's byte order, so values cross the boundary to
  * the host only through slot_from_value()/value_from_slot() (exec.c). */
@@ -141,7 +143,8 @@ struct Exec {
     Instance *host_caller;        /* set during a host call */
     Cell done_code[1];
     int64_t slice;                /* budget per run when instantiate runs a start function */
-    void *user;                   /* the embedder's word (vm_exec_set_user) */            /* where the entry frame returns to: H_DONE */
+    void *user;                   /* the embedder's word (vm_exec_set_user) */
+    struct VmTrace *trace;        /* set by vm_exec_set_trace: vm_run uses the traced loop */            /* where the entry frame returns to: H_DONE */
 };
 
 /* exec.c */
@@ -157,6 +160,24 @@ HostStatus exec_call_host(Exec *exec, Function *f, Slot *args, Instance *caller)
 
 /* interp.c: run from the saved state for at most `budget` (> 0) reductions. */
 RunStatus vm_interp_run(Exec *exec, int64_t budget);
+/* interp_trace.c: the same loop, calling vm_trace_step before every handler. */
+RunStatus vm_interp_run_traced(Exec *exec, int64_t budget);
+
+/* trace.c: the traced loop's hook, at each dispatch (ft_depth: frame records in use).
+ * Prints the instruction at pc with the values it reads and returns its Handler. */
+Handler vm_trace_step(Exec *exec, const Cell *pc, const Slot *fp, const Instance *inst,
+                      uint32_t ft_depth);
+/* The run ended with st: print the last instruction's line, with the value it wrote. */
+void vm_trace_flush(Exec *exec, RunStatus st);
+void vm_trace_free(struct VmTrace *t);
+
+/* disasm.c: vm_disasm_instr with the values read from frame fp shown after each slot
+ * read, `sig` the handler's types as in loader/instr.h ("ii_i"; "" when unknown); the
+ * slot written (or -1) and its type letter are returned for the caller to show. */
+uint32_t vm_disasm_values(char *buf, size_t len, const CompiledFunc *cf, uint32_t at,
+                          const Slot *fp, const char *sig, int32_t *dest, char *dest_type);
+/* A slot's value as text, `type` a signature letter ('?': unknown). */
+void vm_slot_text(char *buf, size_t len, Slot value, char type);
 Value value_from_slot(ValType t, Slot s);
 
 /* memory.c */
