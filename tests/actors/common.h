@@ -7,7 +7,8 @@
  *     compares stdout with the `// expect:` lines of the test. Children never print on
  *     success: they report to the root by message, so the output does not depend on the
  *     order in which processes run.
- *   - A check that fails prints `FAIL: FILE:LINE: what` and ends the program with status 1
+ *   - A check that fails (FAIL, CHECK, CHECK_EQ of tests/lib/guest_test.h, which every
+ *     guest suite shares) prints `FAIL: FILE:LINE: what` and ends the program with status 1
  *     (in the root) or ends the child with reason LVM_EXIT_USER + 1 after flushing stdout
  *     (children are fresh instances without libc's exit machinery being needed, but
  *     wasi-libc's exit() still flushes stdio, so both use it). The driver reports the first
@@ -20,7 +21,6 @@
 #ifndef TESTS_ACTORS_COMMON_H
 #define TESTS_ACTORS_COMMON_H
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,32 +30,11 @@
 #include <wasi/api.h>
 
 #include "sdk/lvm.h"
+#include "../lib/guest_test.h"
 
 /* How long the root waits for something that should come "at once" (ms). Generous:
  * sanitizer builds and a loaded machine are slow, and a pass costs nothing extra. */
 #define WAIT_MS 10000
-
-/* ---- failing ------------------------------------------------------------------------------ */
-
-__attribute__((noreturn, format(printf, 3, 4)))
-static inline void fail_at(const char *file, int line, const char *fmt, ...)
-{
-    va_list ap;
-    printf("\nFAIL: %s:%d: ", file, line);   /* on a line of its own, whatever came before */
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-    fflush(stdout);
-    exit(1);
-}
-
-#define FAIL(...) fail_at(__FILE_NAME__, __LINE__, __VA_ARGS__)
-#define CHECK(cond, ...) do { if (!(cond)) FAIL(__VA_ARGS__); } while (0)
-#define CHECK_EQ(a, b) do {                                                              \
-        long long a_ = (long long)(a), b_ = (long long)(b);                              \
-        if (a_ != b_) FAIL("%s == %lld, want %s == %lld", #a, a_, #b, b_);               \
-    } while (0)
 
 /* ---- reasons ------------------------------------------------------------------------------- */
 
@@ -253,32 +232,22 @@ static inline void expect_downs_at(const char *file, int line, int n, const int6
  * it works in any process and whatever libc's start-up did. */
 static inline size_t read_preopen_file(const char *dir, const char *name, void *buf, size_t cap)
 {
-    for (int fd = 3; fd < 64; fd++) {
-        __wasi_prestat_t ps;
-        int e = __wasi_fd_prestat_get(fd, &ps);
-        if (e == __WASI_ERRNO_BADF) break;
-        char pname[64];
-        size_t n = ps.u.dir.pr_name_len;
-        if (e != 0 || n >= sizeof pname || __wasi_fd_prestat_dir_name(fd, (uint8_t *)pname, n))
-            continue;
-        pname[n] = 0;
-        if (strcmp(pname, dir) != 0) continue;
-        __wasi_fd_t f;
-        e = __wasi_path_open(fd, 0, name, 0, __WASI_RIGHTS_FD_READ, 0, 0, &f);
-        if (e != 0) FAIL("path_open %s in %s: errno %d", name, dir, e);
-        size_t total = 0;
-        for (;;) {
-            __wasi_iovec_t iov = { (uint8_t *)buf + total, cap - total };
-            __wasi_size_t got;
-            if ((e = __wasi_fd_read(f, &iov, 1, &got)) != 0) FAIL("fd_read %s: errno %d", name, e);
-            if (got == 0) break;
-            total += got;
-            if (total == cap) FAIL("%s is larger than %zu bytes", name, cap);
-        }
-        (void)__wasi_fd_close(f);
-        return total;
+    int fd = find_preopen(dir);
+    if (fd < 0) FAIL("no preopened directory '%s' (the driver passes --dir {mods}::%s)", dir, dir);
+    __wasi_fd_t f;
+    int e = __wasi_path_open(fd, 0, name, 0, __WASI_RIGHTS_FD_READ, 0, 0, &f);
+    if (e != 0) FAIL("path_open %s in %s: errno %d", name, dir, e);
+    size_t total = 0;
+    for (;;) {
+        __wasi_iovec_t iov = { (uint8_t *)buf + total, cap - total };
+        __wasi_size_t got;
+        if ((e = __wasi_fd_read(f, &iov, 1, &got)) != 0) FAIL("fd_read %s: errno %d", name, e);
+        if (got == 0) break;
+        total += got;
+        if (total == cap) FAIL("%s is larger than %zu bytes", name, cap);
     }
-    FAIL("no preopened directory '%s' (the driver passes --dir {mods}::%s)", dir, dir);
+    (void)__wasi_fd_close(f);
+    return total;
 }
 
 /* Load module mod_NAME.wasm of the driver's module folder (preopened as /mods). */
@@ -290,28 +259,5 @@ static inline int64_t load_mod(const char *file)
     if (h == 0) FAIL("lvm_module_load of %s (%zu bytes) failed", file, n);
     return h;
 }
-
-/* ---- sections ----------------------------------------------------------------------------------- */
-
-/* Dispatch on argv[1]: `static const Section sections[] = {{"name", fn}, ...}`. */
-typedef struct Section {
-    const char *name;
-    void (*run)(int argc, char **argv);
-} Section;
-
-static inline int run_sections(const Section *s, size_t n, int argc, char **argv)
-{
-    if (argc < 2) FAIL("usage: %s SECTION [args...]", argc > 0 ? argv[0] : "?");
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(s[i].name, argv[1]) == 0) {
-            s[i].run(argc - 1, argv + 1);
-            fflush(stdout);
-            return 0;
-        }
-    }
-    FAIL("unknown section '%s'", argv[1]);
-}
-
-#define RUN_SECTIONS(s, argc, argv) run_sections(s, sizeof s / sizeof s[0], argc, argv)
 
 #endif

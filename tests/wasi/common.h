@@ -1,8 +1,10 @@
 /*
  * common.h — shared by the WASI guest programs in tests/wasi/ (built for wasm32-wasi).
  *
- * A check that fails prints `FAIL: FILE:LINE: what` on stdout and exits with status 1;
- * the driver (run.py) then reports the test as failed with that line.
+ * FAIL, CHECK and RUN_SECTIONS come from tests/lib/guest_test.h (what every guest suite
+ * shares): a check that fails prints `FAIL: FILE:LINE: what` on stdout and exits with
+ * status 1; the driver (run.py) then reports the test as failed with that line. Here:
+ * the checks of WASI errno values, the raw imports and helpers for files and clocks.
  *
  * Raw imports: wasi-libc's __wasi_* wrappers take C pointers and NUL-terminated paths.
  * To pass a deliberately bad address or length, or to call a function the header lacks
@@ -12,14 +14,15 @@
 #ifndef TESTS_WASI_COMMON_H
 #define TESTS_WASI_COMMON_H
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wasi/api.h>
 
-/* ---- failing -------------------------------------------------------------------------- */
+#include "../lib/guest_test.h"
+
+/* ---- failing with an errno ------------------------------------------------------------ */
 
 static inline const char *ename(int e)
 {
@@ -47,21 +50,6 @@ static inline const char *ename(int e)
     default: return "?";
     }
 }
-
-__attribute__((noreturn, format(printf, 3, 4)))
-static inline void fail_at(const char *file, int line, const char *fmt, ...)
-{
-    va_list ap;
-    printf("FAIL: %s:%d: ", file, line);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-    exit(1);
-}
-
-#define FAIL(...) fail_at(__FILE_NAME__, __LINE__, __VA_ARGS__)
-#define CHECK(cond, ...) do { if (!(cond)) FAIL(__VA_ARGS__); } while (0)
 
 /* expr returns a WASI errno: it must be 0. */
 #define CHECK_OK(expr) do {                                                              \
@@ -154,23 +142,12 @@ WASI_IMPORT(sock_send) int32_t raw_sock_send(int32_t fd, ptr32 iovs, int32_t n, 
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-/* The fd of the preopened directory the guest knows as `name`, found the way wasi-libc
- * does it: fd_prestat_get from 3 up until BADF. */
+/* The fd of the preopened directory the guest knows as `name` (there must be one). */
 static inline int preopen_fd(const char *name)
 {
-    for (int fd = 3; fd < 1024; fd++) {
-        __wasi_prestat_t ps;
-        int e = __wasi_fd_prestat_get(fd, &ps);
-        if (e == __WASI_ERRNO_BADF) break;
-        if (e != 0 || ps.tag != __WASI_PREOPENTYPE_DIR) continue;
-        char buf[256];
-        size_t n = ps.u.dir.pr_name_len;
-        if (n >= sizeof buf) continue;
-        if (__wasi_fd_prestat_dir_name(fd, (uint8_t *)buf, n) != 0) continue;
-        buf[n] = '\0';
-        if (strcmp(buf, name) == 0) return fd;
-    }
-    FAIL("no preopened directory named '%s'", name);
+    int fd = find_preopen(name);
+    if (fd < 0) FAIL("no preopened directory named '%s'", name);
+    return fd;
 }
 
 /* Rights wide enough for any file operation. */
@@ -228,25 +205,5 @@ static inline uint64_t now_ns(__wasi_clockid_t id)
     CHECK_OK(__wasi_clock_time_get(id, 0, &t));
     return t;
 }
-
-/* Dispatch on argv[1]: `static const Section sections[] = {{"name", fn}, ...}`. */
-typedef struct Section {
-    const char *name;
-    void (*run)(int argc, char **argv);
-} Section;
-
-static inline int run_sections(const Section *s, size_t n, int argc, char **argv)
-{
-    if (argc < 2) FAIL("usage: %s SECTION [args...]", argc > 0 ? argv[0] : "?");
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(s[i].name, argv[1]) == 0) {
-            s[i].run(argc - 1, argv + 1);
-            return 0;
-        }
-    }
-    FAIL("unknown section '%s'", argv[1]);
-}
-
-#define RUN_SECTIONS(s, argc, argv) run_sections(s, sizeof s / sizeof s[0], argc, argv)
 
 #endif

@@ -4,130 +4,74 @@
 Builds the guest programs tests/wasi/*.c for wasm32-wasi, then runs every test through
 the real lvm binary, each in a fresh temporary directory, and compares its exit status
 and stdout with what the test states. Prints `PASS name` / `FAIL name: why` (or XFAIL /
-FIXED / STALE, see expected-failures.txt) per test and ends with `wasi: N passed, M failed`.
+FIXED / STALE / FLAKY, see expected-failures.txt) per test and ends with
+`wasi: N passed, M failed`.
 
     run.py [--build-dir DIR] [--only GLOB]... [--verbose] [--keep] [--expected FILE] LVM
 
 Tests come from two places:
   - `// test:` blocks in the .c files (the directives are described in README.md);
   - cli_tests() below: command-line cases that need no guest of their own.
+What every guest suite does the same way (building, the common directives, running lvm,
+judging, the expected-failures list) is tests/lib/guest_tests.py; this file has what is
+WASI's own: a temporary world per test, its setup hooks and checks, the CLI cases.
 """
 
-import argparse
-import concurrent.futures
-import fnmatch
 import hashlib
 import os
 import re
 import shlex
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+sys.dont_write_bytecode = True   # no __pycache__ left in the source tree
+import guest_tests as gt   # noqa: E402  (found through the line above)
+
 TIMEOUT = float(os.environ.get("LVM_WASI_TIMEOUT", "30"))   # seconds per lvm run
 # Set in lvm's environment (with the rest of ours): no guest may see it.
 CANARY = ("LVM_WASI_TEST_CANARY", "host-only")
 
 
-# ---- building the guests -------------------------------------------------------------------
-
-def build_guest(src, build_dir):
-    """Compile src (a .c file) to build_dir/NAME.wasm unless it is up to date.
-    Returns (wasm_path, error_text_or_None)."""
-    name = os.path.splitext(os.path.basename(src))[0]
-    obj = os.path.join(build_dir, name + ".o")
-    wasm = os.path.join(build_dir, name + ".wasm")
-    deps = [src, os.path.join(HERE, "common.h")]
-    if os.path.exists(wasm) and all(os.path.getmtime(d) <= os.path.getmtime(wasm) for d in deps):
-        return wasm, None
-    # Link without -O: clang 14 would run binaryen's wasm-opt if it finds one on PATH.
-    for cmd in (["clang", "--target=wasm32-wasi", "-O2", "-Wall", "-Wextra",
-                 "-Wno-unused-parameter", "-c", src, "-o", obj],
-                ["clang", "--target=wasm32-wasi", obj, "-o", wasm]):
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            msg = (r.stderr.strip() or "exit %d" % r.returncode).splitlines()
-            errs = [l for l in msg if "error" in l] or msg
-            return None, "build failed: " + errs[0]
-    return wasm, None
-
-
 # ---- test descriptions ---------------------------------------------------------------------
 
-class Test:
-    def __init__(self, name, program=None):
-        self.name = name
-        self.program = program     # guest name (NAME of NAME.c), or None
-        self.args = []             # guest arguments (after the module)
-        self.lvm = []              # lvm options (before the module)
-        self.argv = None           # the whole lvm command line, for CLI_TESTS
-        self.expect = []           # stdout lines, exactly
+class Test(gt.GuestTest):
+    def __init__(self, name, program=None, args=(), where=None):
+        super().__init__(name, program, args, where)
+        self.argv = None           # the whole lvm command line, for cli_tests()
         self.check_stdout = True
-        self.status = 0            # int, or "nonzero"
-        self.stderr = []           # substrings stderr must contain
         self.stderr_lines = None   # exact number of stderr lines, if set
         self.stdin = None          # bytes, or None for /dev/null
         self.setup = []            # [hook name, args...] lists
         self.files = []            # (path under scratch, expected contents)
         self.or_trap = False       # a wasm trap (status 134, "wasm trap" on stderr) also passes
         self.stdout_sha256 = None  # instead of expect lines, for long outputs
+        self.expect_contains = None  # (cli_tests) a substring of stdout
+        self.expect_re = None        # (cli_tests) the one line of stdout matches it
 
 
-def parse_directives(src):
-    """The `// test:` blocks of a guest source."""
-    prog = os.path.splitext(os.path.basename(src))[0]
-    tests, t = [], None
-    with open(src, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            s = line.strip()
-            if not s.startswith("// "):
-                continue
-            key, sep, val = s[3:].partition(":")
-            if not sep or " " in key:
-                continue
-            val = val[1:] if val.startswith(" ") else val
-            where = "%s:%d" % (os.path.basename(src), lineno)
-            if key == "test":
-                args = shlex.split(val)
-                if not args:
-                    raise SystemExit("%s: `test:` needs at least the section name" % where)
-                t = Test("%s.%s" % (prog, args[0]), prog)
-                t.args = args
-                tests.append(t)
-                continue
-            if key not in ("name", "lvm", "expect", "status", "stderr", "stdin", "setup",
-                           "file", "or-trap", "stdout-sha256"):
-                continue
-            if t is None:
-                raise SystemExit("%s: `%s:` before any `test:`" % (where, key))
-            if key == "name":
-                t.name = "%s.%s" % (prog, val.strip())
-            elif key == "lvm":
-                t.lvm += shlex.split(val)
-            elif key == "expect":
-                t.expect.append(val)
-            elif key == "status":
-                t.status = val.strip() if val.strip() == "nonzero" else int(val)
-            elif key == "stderr":
-                t.stderr.append(val)
-            elif key == "stdin":
-                t.stdin = (t.stdin or b"") + val.encode() + b"\n"
-            elif key == "setup":
-                t.setup.append(shlex.split(val))
-            elif key == "or-trap":
-                t.or_trap = True
-            elif key == "stdout-sha256":
-                t.stdout_sha256 = val.strip()
-            elif key == "file":
-                path, _, text = val.partition(" ")
-                t.files.append((path, text))
-    return tests
+def _stdin(t, val):
+    t.stdin = (t.stdin or b"") + val.encode() + b"\n"
+
+
+def _file(t, val):
+    path, _, text = val.partition(" ")
+    t.files.append((path, text))
+
+
+# WASI's own directives (README.md); the common ones are guest_tests.parse_directives'.
+DIRECTIVES = {
+    "stdin": _stdin,
+    "setup": lambda t, val: t.setup.append(shlex.split(val)),
+    "file": _file,
+    "or-trap": lambda t, val: setattr(t, "or_trap", True),
+    "stdout-sha256": lambda t, val: setattr(t, "stdout_sha256", val.strip()),
+}
 
 
 def cli_tests():
@@ -376,12 +320,6 @@ HOOKS = {
 
 # ---- running one test ----------------------------------------------------------------------
 
-def expand(s, subst):
-    for k, v in subst.items():
-        s = s.replace("{%s}" % k, v)
-    return s
-
-
 def run_test(t, lvm, wasms, keep, verbose):
     """Returns None if the test passed, else the reason."""
     if t.program not in wasms or wasms[t.program][0] is None:
@@ -395,234 +333,109 @@ def run_test(t, lvm, wasms, keep, verbose):
         for h in t.setup:
             if h[0] not in HOOKS:
                 return "unknown setup hook '%s'" % h[0]
-            HOOKS[h[0]](run, *[expand(a, run.subst) for a in h[1:]])
+            HOOKS[h[0]](run, *[gt.expand(a, run.subst) for a in h[1:]])
         if t.argv is not None:
-            argv = [lvm] + [expand(a, run.subst) for a in t.argv]
+            argv = [lvm] + [gt.expand(a, run.subst) for a in t.argv]
         else:
-            argv = ([lvm] + [expand(a, run.subst) for a in t.lvm] + [run.subst["wasm"]] +
-                    [expand(a, run.subst) for a in t.args])
+            argv = ([lvm] + [gt.expand(a, run.subst) for a in t.lvm] + [run.subst["wasm"]] +
+                    [gt.expand(a, run.subst) for a in t.args])
         env = dict(os.environ)
         env[CANARY[0]] = CANARY[1]
-        if t.stdin is not None:
-            stdin = subprocess.PIPE
-        elif run.stdin_fd is not None:
-            stdin = run.stdin_fd
-        else:
-            stdin = subprocess.DEVNULL
-        start = time.monotonic()
-        # A session of its own, so that a timeout kills whatever lvm started too.
-        proc = subprocess.Popen(argv, cwd=run.scratch, env=env, stdin=stdin,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
-        if run.stdin_fd is not None:
-            os.close(run.stdin_fd)
         threads = [threading.Thread(target=f, daemon=True) for f in run.during]
-        for th in threads:
-            th.start()
+
+        def started():
+            if run.stdin_fd is not None:
+                os.close(run.stdin_fd)   # lvm has its copy; the feeder's end stays open
+            for th in threads:
+                th.start()
         try:
-            out, err = proc.communicate(input=t.stdin, timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-            return "timed out after %g s: %s" % (TIMEOUT, shlex.join(argv))
+            o = gt.run_lvm(argv, run.scratch, TIMEOUT, env=env,
+                           stdin=run.stdin_fd, input=t.stdin, started=started)
         finally:
             run.stop.set()
             for th in threads:
-                th.join(timeout=TIMEOUT)
-        elapsed = time.monotonic() - start
+                if th.is_alive():
+                    th.join(timeout=TIMEOUT)
+        if o.timed_out:
+            return gt.timed_out_reason(o, TIMEOUT, argv)
         for f in run.after:
             f()
-        run.out_raw = out
-        out_s = out.decode("utf-8", "replace")
-        err_s = err.decode("utf-8", "replace")
-        why = judge(t, run, proc.returncode, out_s, err_s)
+        why = judge(t, run, o)
         if why and verbose:
-            why += "\n  command: %s\n  took %.2f s\n  stdout:\n%s\n  stderr:\n%s" % (
-                shlex.join(argv), elapsed, indent(out_s), indent(err_s))
+            why += gt.details(argv, o)
         return why
     finally:
         run.close()
 
 
-def indent(s, limit=40):
-    lines = s.splitlines()
-    if len(lines) > limit:
-        lines = lines[:limit] + ["... (%d more lines)" % (len(lines) - limit)]
-    return "\n".join("    | " + l for l in lines)
-
-
-def judge(t, run, status, out, err):
-    problems = []
-    fail_line = next((l for l in out.splitlines() if l.startswith("FAIL: ")), None)
-    if fail_line:
-        problems.append(fail_line[6:])
-    sanitizer = [l.strip() for l in err.splitlines()
-                 if "ERROR: AddressSanitizer" in l or "ERROR: LeakSanitizer" in l
-                 or "runtime error:" in l]
-    if t.or_trap and status == 134 and "wasm trap" in err and not fail_line and not sanitizer:
+def judge(t, run, o):
+    """The common checks (guest_tests.judge) and WASI's own: the sha256 of stdout, the
+    CLI cases' stdout patterns and stderr line count, files left in scratch, and what the
+    hooks found."""
+    if (t.or_trap and o.status == 134 and "wasm trap" in o.err and not gt.fail_line(o.out)
+            and not gt.sanitizer_lines(o.err)):
         return "; ".join(run.problems) or None
-    if status < 0:
-        problems.append("lvm killed by signal %d" % -status)
-    elif t.status == "nonzero":
-        if status == 0:
-            problems.append("exit status 0, want non-zero")
-    elif t.status == "nonzero_not_trap":
-        if status in (0, 134):
-            problems.append("exit status %d, want an error status (not 0, not 134)" % status)
-    elif status != t.status:
-        problems.append("exit status %d, want %d" % (status, t.status))
-    if sanitizer:
-        problems.append("sanitizer: " + sanitizer[0])
+    after_stdout = []
+    expect = None
     if t.stdout_sha256:
-        got = hashlib.sha256(run.out_raw).hexdigest()
+        got = hashlib.sha256(o.raw_out).hexdigest()
         if got != t.stdout_sha256:
-            problems.append("stdout (%d bytes) has sha256 %s, want %s" % (
-                len(out), got, t.stdout_sha256))
-    elif t.check_stdout and not fail_line:
-        want = [expand(l, run.subst) for l in t.expect]
-        got = out.splitlines()
-        if got != want or (out and not out.endswith("\n")):
-            problems.append(first_difference(got, want, out))
-    if getattr(t, "expect_contains", None) and t.expect_contains not in out:
-        problems.append("stdout does not contain %r" % t.expect_contains)
-    if getattr(t, "expect_re", None):
-        lines = out.splitlines()
+            after_stdout.append("stdout (%d bytes) has sha256 %s, want %s" % (
+                len(o.out), got, t.stdout_sha256))
+    elif t.check_stdout:
+        expect = [gt.expand(l, run.subst) for l in t.expect]
+    if t.expect_contains and t.expect_contains not in o.out:
+        after_stdout.append("stdout does not contain %r" % t.expect_contains)
+    if t.expect_re:
+        lines = o.out.splitlines()
         if len(lines) != 1 or not re.fullmatch(t.expect_re, lines[0]):
-            problems.append("stdout %r does not match %r" % (out, t.expect_re))
-    for s in t.stderr:
-        s = expand(s, run.subst)
-        if s not in err:
-            problems.append("stderr does not contain %r (stderr: %r)" % (s, err[:300]))
+            after_stdout.append("stdout %r does not match %r" % (o.out, t.expect_re))
+    after_stderr = []
     if t.stderr_lines is not None:
-        n = len(err.splitlines())
+        n = len(o.err.splitlines())
         if n != t.stderr_lines:
-            problems.append("stderr has %d lines, want %d: %r" % (n, t.stderr_lines,
-                                                                  err[:300]))
+            after_stderr.append("stderr has %d lines, want %d: %r" % (n, t.stderr_lines,
+                                                                      o.err[:300]))
     for path, text in t.files:
         p = os.path.join(run.scratch, path)
         try:
             with open(p, encoding="utf-8", errors="replace") as f:
                 got = f.read()
         except OSError as e:
-            problems.append("%s: %s" % (path, e.strerror))
+            after_stderr.append("%s: %s" % (path, e.strerror))
             continue
         if got != text + "\n":
-            problems.append("%s holds %r, want %r" % (path, got, text + "\n"))
-    problems += run.problems
-    return "; ".join(problems) if problems else None
-
-
-def first_difference(got, want, raw):
-    for i in range(max(len(got), len(want))):
-        g = got[i] if i < len(got) else None
-        w = want[i] if i < len(want) else None
-        if g != w:
-            if g is None:
-                return "stdout ends after %d lines, want line %d %r" % (len(got), i + 1, w)
-            if w is None:
-                return "stdout line %d %r: not expected (%d lines expected)" % (
-                    i + 1, g, len(want))
-            return "stdout line %d: got %r, want %r" % (i + 1, g, w)
-    return "stdout does not end with a newline: %r" % raw[-40:]
-
-
-# ---- the expected-failures list ------------------------------------------------------------
-
-def load_expected(path):
-    exp = {}
-    if not os.path.exists(path):
-        return exp
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            name, _, reason = line.partition(" ")
-            exp[name] = reason.strip()
-    return exp
+            after_stderr.append("%s holds %r, want %r" % (path, got, text + "\n"))
+    after_stderr += run.problems
+    return gt.judge(o, t.status, expect, [gt.expand(s, run.subst) for s in t.stderr],
+                    after_stdout, after_stderr)
 
 
 def main():
-    ap = argparse.ArgumentParser(description="Run the WASI guest tests through lvm.")
-    ap.add_argument("lvm", help="the lvm binary")
-    ap.add_argument("--build-dir", help="where the guests are built (default: DIR/wasi-tests "
-                    "next to the lvm binary, build/wasi-tests for build/lvm)")
-    ap.add_argument("--only", action="append", help="run only tests matching this glob")
-    ap.add_argument("--verbose", "-v", action="store_true",
-                    help="show the command, stdout and stderr of failing tests")
+    ap = gt.arg_parser("Run the WASI guest tests through lvm.", HERE,
+                       build_help="where the guests are built (default: DIR/wasi-tests "
+                       "next to the lvm binary, build/wasi-tests for build/lvm)",
+                       only_help="run only tests matching this glob")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directories")
-    ap.add_argument("--expected", default=os.path.join(HERE, "expected-failures.txt"))
     o = ap.parse_args()
-
-    lvm = os.path.abspath(o.lvm)
-    if not os.access(lvm, os.X_OK):
-        print("wasi: %s: not an executable" % o.lvm)
-        print("wasi: 0 passed, 1 failed")
+    lvm, build_dir = gt.prepare("wasi", o, "wasi-tests")
+    if not lvm:
         return 1
-    build_dir = os.path.abspath(o.build_dir or os.path.join(os.path.dirname(lvm), "wasi-tests"))
-    os.makedirs(build_dir, exist_ok=True)
 
     sources = sorted(os.path.join(HERE, f) for f in os.listdir(HERE) if f.endswith(".c"))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
-        built = list(ex.map(lambda s: build_guest(s, build_dir), sources))
-    wasms = {os.path.splitext(os.path.basename(s))[0]: b for s, b in zip(sources, built)}
+    common = [os.path.join(HERE, "common.h")]
+    wasms = gt.build_all(sources, lambda s: gt.build_guest(s, build_dir, deps=common))
 
     tests = []
     for s in sources:
-        tests += parse_directives(s)
+        tests += gt.parse_directives(s, Test, DIRECTIVES)
     tests += cli_tests()
-    names = [t.name for t in tests]
-    dups = sorted({n for n in names if names.count(n) > 1})
-    if dups:
-        print("wasi: duplicate test names: " + ", ".join(dups))
+    if not gt.unique_names("wasi", tests):
         return 1
-    selected = [t for t in tests if not o.only or any(fnmatch.fnmatch(t.name, g) for g in o.only)]
-    expected = load_expected(o.expected)
-
-    passed = failed = xfailed = 0
-    for t in selected:
-        try:
-            why = run_test(t, lvm, wasms, o.keep, o.verbose)
-        except Exception as e:   # a hook or the driver itself: still one line per test
-            why = "driver error: %r" % e
-        if t.name in expected and expected[t.name].startswith("flaky:"):
-            # fails only sometimes (a race in lvm): neither outcome decides the run
-            if why:
-                xfailed += 1
-                print("FLAKY %s: failed this time: %s" % (t.name, why.splitlines()[0]))
-            else:
-                passed += 1
-                print("FLAKY %s: passed this time" % t.name)
-        elif t.name in expected:
-            if why:
-                xfailed += 1
-                print("XFAIL %s: %s" % (t.name, why.splitlines()[0] if not o.verbose else why))
-            else:
-                failed += 1
-                print("FIXED %s: passes now; remove it from %s" % (
-                    t.name, os.path.relpath(o.expected)))
-        elif why:
-            failed += 1
-            print("FAIL %s: %s" % (t.name, why))
-        else:
-            passed += 1
-            print("PASS %s" % t.name)
-        sys.stdout.flush()
-    if not o.only:
-        for name in sorted(set(expected) - set(names)):
-            failed += 1
-            print("STALE %s: on %s but there is no such test" % (
-                name, os.path.relpath(o.expected)))
-    if xfailed:
-        print("(%d expected failures, listed in %s)" % (xfailed, os.path.relpath(o.expected)))
-    print("wasi: %d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    tally = gt.Tally("wasi", o.expected, o.verbose)
+    for t in gt.selected([([t.name], t) for t in tests], o.only):
+        tally.record(t.name, gt.attempt(run_test, t, lvm, wasms, o.keep, o.verbose))
+    return tally.finish(None if o.only else [t.name for t in tests])
 
 
 if __name__ == "__main__":
