@@ -56,7 +56,8 @@ LIB_SRCS  = $(wildcard loader/*.c) $(wildcard vm/*.c) $(wildcard sched/*.c) $(wi
 # MINIMAL=1: the smallest lvm, for constrained boxes (vm/config.h, LVM_MINIMAL): -Oz, no
 # unwind tables, unused functions dropped by the linker, not PIE, no libffi
 # (minimal/native.c refuses --native), no WASI filesystem (minimal/wasi_nofs.c), no
-# `lvm dis` (minimal/dis.c). Its objects go to build/minimal unless BUILD is given.
+# `lvm dis` (minimal/dis.c), no --trace or --top (minimal/trace.c). Its objects go to
+# build/minimal unless BUILD is given.
 # Otherwise libffi is linked, found by pkg-config.
 ifeq ($(MINIMAL),1)
   ifeq ($(BUILD),build)
@@ -68,8 +69,9 @@ ifeq ($(MINIMAL),1)
   # not position-independent: no dynamic relocations for the handler and function tables
   # (20 KiB), and segments packed without page padding
   LDFLAGS  += -Wl,--gc-sections -no-pie -Wl,-z,noseparate-code -Wl,--build-id=none
-  LIB_SRCS := $(filter-out hostfns/native.c wasi/path.c wasi/sandbox.c wasi/dir.c,$(LIB_SRCS)) \
-              minimal/native.c minimal/wasi_nofs.c
+  LIB_SRCS := $(filter-out hostfns/native.c wasi/path.c wasi/sandbox.c wasi/dir.c \
+                 vm/interp_trace.c vm/trace.c,$(LIB_SRCS)) \
+              minimal/native.c minimal/wasi_nofs.c minimal/trace.c
 else
   CFLAGS   += $(shell pkg-config --cflags libffi)
   LDLIBS   += $(shell pkg-config --libs libffi) -ldl
@@ -77,7 +79,8 @@ endif
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LVM_OBJS  = $(BUILD)/tools/main.o $(BUILD)/tools/dis.o $(BUILD)/tools/top.o
 ifeq ($(MINIMAL),1)
-  LVM_OBJS := $(filter-out $(BUILD)/tools/dis.o,$(LVM_OBJS)) $(BUILD)/minimal/dis.o   # no `lvm dis`
+  LVM_OBJS := $(filter-out $(BUILD)/tools/dis.o $(BUILD)/tools/top.o,$(LVM_OBJS)) \
+              $(BUILD)/minimal/dis.o   # no `lvm dis`, no --top (minimal/trace.c)
 endif
 SPEC_OBJS = $(BUILD)/tests/spec/runner.o
 UNIT_SRCS = $(wildcard tests/unit/*.c)
