@@ -340,25 +340,11 @@ lvm_module *lvm_module_load(const void *bytes, size_t len, lvm_error *err)
 
 lvm_module *lvm_module_load_file(const char *path, lvm_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_error(err, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0, got;
-    uint8_t *buf = malloc(cap);
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0)
-        if ((n += got) == cap) {
-            uint8_t *nb = realloc(buf, cap *= 2);
-            if (!nb)
-                free(buf);
-            buf = nb;
-        }
-    int read_errno = ferror(f) ? errno : 0;
-    fclose(f);
-    if (!buf || read_errno) {
-        set_error(err, "%s: %s", path, buf ? strerror(read_errno) : "out of memory");
-        free(buf);
+    char why[128];
+    size_t n;
+    uint8_t *buf = loader_read_file(path, &n, why, sizeof why);
+    if (!buf) {
+        set_error(err, "%s: %s", path, why);
         return NULL;
     }
     lvm_error e;

@@ -64,6 +64,10 @@ const char *loader_error_format(const LoadError *err, char *buf, size_t len);
  * validator's unknown type). */
 const char *valtype_name(uint8_t t);
 
+/* The whole file at path, malloc'ed (*size bytes; the caller frees it), or NULL with
+ * strerror's words (or "out of memory") in err. */
+uint8_t *loader_read_file(const char *path, size_t *size, char *err, size_t errlen);
+
 /* Find an export by name, or NULL. */
 const Export *loader_find_export(const Module *m, const char *name);
 

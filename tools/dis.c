@@ -385,30 +385,10 @@ static int print_function(const Module *m, const CompiledModule *cm, uint32_t fu
 
 static uint8_t *read_file(const char *path, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "lvm dis: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0, got;
-    uint8_t *buf = malloc(cap);
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            uint8_t *nb = realloc(buf, cap *= 2);
-            if (!nb)
-                free(buf);
-            buf = nb;
-        }
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        fprintf(stderr, "lvm dis: %s: %s\n", path, buf ? "read error" : "out of memory");
-        free(buf);
-        return NULL;
-    }
-    *size = n;
+    char why[128];
+    uint8_t *buf = loader_read_file(path, size, why, sizeof why);
+    if (!buf)
+        fprintf(stderr, "lvm dis: %s: %s\n", path, why);
     return buf;
 }
 

@@ -423,26 +423,11 @@ static void print_value(ValType t, Value v)
 
 static Module *load(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "lvm: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0, got;
-    uint8_t *buf = malloc(cap);
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            uint8_t *nb = realloc(buf, cap *= 2);
-            if (!nb) free(buf);
-            buf = nb;
-        }
-    }
-    int read_errno = ferror(f) ? errno : 0;
-    fclose(f);
-    if (!buf || read_errno) {
-        fprintf(stderr, "lvm: %s: %s\n", path, buf ? strerror(read_errno) : "out of memory");
-        free(buf);
+    char why[128];
+    size_t n;
+    uint8_t *buf = loader_read_file(path, &n, why, sizeof why);
+    if (!buf) {
+        fprintf(stderr, "lvm: %s: %s\n", path, why);
         return NULL;
     }
     LoadError err;

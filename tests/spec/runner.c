@@ -98,26 +98,8 @@ static char *wast_name(const char *path)
 
 static bool read_file(const char *path, uint8_t **out, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return false;
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = xmalloc(cap);
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            cap *= 2;
-            uint8_t *nb = realloc(buf, cap);
-            if (!nb) { free(buf); fclose(f); return false; }
-            buf = nb;
-        }
-    }
-    bool ok = !ferror(f);
-    fclose(f);
-    if (!ok) { free(buf); return false; }
-    *out = buf;
-    *size = n;
-    return true;
+    char why[128];
+    return (*out = loader_read_file(path, size, why, sizeof why)) != NULL;
 }
 
 /* ---- Crash, hang and sanitizer reports name the command that was running ---------- */
