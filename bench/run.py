@@ -25,6 +25,10 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in bench/
+from benchlib import BenchError, git_commit, sh, stale  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC_DIR = os.path.join(ROOT, "bench", "compute")
 OUT_DIR = os.path.join(ROOT, "bench", "out")
@@ -54,24 +58,7 @@ PROBE_WASM = bytes([
 MASK64 = (1 << 64) - 1
 
 
-class BenchError(Exception):
-    pass
-
-
 # ---- building -------------------------------------------------------------------------
-
-def stale(target, *sources):
-    if not os.path.exists(target):
-        return True
-    t = os.path.getmtime(target)
-    return any(os.path.getmtime(s) > t for s in sources)
-
-
-def sh(cmd):
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if proc.returncode != 0:
-        raise BenchError("build failed: %s\n%s" % (" ".join(cmd), proc.stdout))
-
 
 def build_native(cc, name):
     obj_dir = os.path.join(BUILD_DIR, "native")
@@ -238,15 +225,6 @@ def table(results, geomean, show_lvm):
     if show_lvm:
         lines.insert(len(lines) - 1, "-" * len(lines[0]))
     return "\n".join(lines)
-
-
-def git_commit():
-    try:
-        return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              text=True).stdout.strip() or None
-    except OSError:
-        return None
 
 
 def main():

@@ -28,6 +28,10 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in bench/
+from benchlib import BenchError, git_commit, sh, stale  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC_DIR = os.path.join(ROOT, "bench", "actors")
 SDK_DIR = os.path.join(ROOT, "sdk")
@@ -105,24 +109,7 @@ BEAM_REF = {
 IDLE_GOAL_BYTES = 16 * 1024
 
 
-class BenchError(Exception):
-    pass
-
-
 # ---- building -------------------------------------------------------------------------
-
-def stale(target, *sources):
-    if not os.path.exists(target):
-        return True
-    t = os.path.getmtime(target)
-    return any(os.path.getmtime(s) > t for s in sources)
-
-
-def sh(cmd):
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if proc.returncode != 0:
-        raise BenchError("build failed: %s\n%s" % (" ".join(cmd), proc.stdout))
-
 
 def build_sdk(cc):
     """The SDK's .c files (if it has any), compiled once for every workload."""
@@ -503,15 +490,6 @@ def goals(lvm_med, beam_med):
     out.append(("an idle process under 16 KiB resident: lvm %s B" % fmt_num(lv),
                 None if lv is None else lv < IDLE_GOAL_BYTES))
     return out
-
-
-def git_commit():
-    try:
-        return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              text=True).stdout.strip() or None
-    except OSError:
-        return None
 
 
 def main():
