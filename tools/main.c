@@ -189,8 +189,9 @@ static long long positive(const char *v, const char *option)
     errno = 0;
     long long n = strtoll(v, &end, 10);
     if (errno || end == v || *end || n <= 0) {
-        fprintf(stderr, "lvm: %s wants a positive integer, not %s\n", option, v);
-        exit(2);
+        char msg[64];
+        snprintf(msg, sizeof msg, "%s wants a positive integer, not ", option);
+        usage_error(msg, v);
     }
     return n;
 }

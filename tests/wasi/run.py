@@ -95,6 +95,13 @@ def cli_tests():
         stderr_lines=1, stderr=["garbage.wasm"], setup=[["garbage_file"]])
     add("cli.no_module", [], 2, stderr=["lvm"])
     add("cli.bad_flag", ["--frobnicate", "{wasm}"], 2, stderr=["--frobnicate"])
+    # Numeric options refuse garbage, zero, negatives and overflow: the reason and the
+    # pointer to --help (as for an unknown option), status 2.
+    for opt, val in [("--threads", "abc"), ("--threads", "0"), ("--threads", "5000"),
+                     ("--reductions", "-1"), ("--max-processes", "0"),
+                     ("--seed", "99999999999999999999999")]:
+        add("cli.bad_value%s_%s" % (opt.replace("-", "_"), val[:8].replace("-", "neg")),
+            [opt, val, "{wasm}"], 2, stderr_lines=2, stderr=[opt, "--help"])
     add("cli.missing_dir", ["--dir", "{scratch}/no-such-dir", "{wasm}"], "nonzero_not_trap",
         stderr_lines=1, stderr=["no-such-dir"])
     add("cli.invoke_missing", ["--invoke", "no_such_export", "{wasm}"], "nonzero_not_trap",
