@@ -649,10 +649,18 @@ void process_exit(Process *p, int32_t reason)
     free(p->mbox.current);
     p->mbox.current = NULL;
     atomic_fetch_add(&s->n_exited, 1);
-    pthread_mutex_lock(&s->idle_lock);
-    atomic_store(&p->state, PS_EXITED);
-    pthread_cond_broadcast(&s->exited);
-    pthread_mutex_unlock(&s->idle_lock);
+    if (p->watched) {
+        /* Someone may sleep in sched_wait for this one, or poll it: under idle_lock. Not
+         * for the others — waking the waiting thread at every exit would cost each
+         * short-lived process a futex call and a context switch for nothing. */
+        pthread_mutex_lock(&s->idle_lock);
+        atomic_store(&p->state, PS_EXITED);
+        pthread_cond_broadcast(&s->exited);
+        pthread_cond_broadcast(&s->idle);   /* (a caller_is_worker sched_wait sleeps there) */
+        pthread_mutex_unlock(&s->idle_lock);
+    } else {
+        atomic_store(&p->state, PS_EXITED);
+    }
     process_release(p);           /* the table's reference */
 }
 

@@ -79,6 +79,11 @@ typedef struct SchedConfig {
     bool trace;                   /* every handler each process runs (vm_exec_set_trace) */
     const char *trace_func;       /* … only inside this function (name or index); NULL: all */
     bool trace_sched;             /* spawn, run, yield, block, wake, steal, exit: a line each */
+    /* The thread that calls sched_wait runs worker 0 (the CLI's main thread), and the
+     * other workers' threads start only once there is work to share: a program that never
+     * has two processes runnable at once runs on one thread, and costs no more memory
+     * than that. Without it, every worker is a thread of its own started by sched_start. */
+    bool caller_is_worker;
 } SchedConfig;
 
 #define SCHED_DEFAULT_REDUCTIONS 4000   /* BEAM's slice, in calls and loop back-edges */

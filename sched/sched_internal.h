@@ -211,7 +211,8 @@ struct Sched {
     SchedConfig cfg;
     unsigned nworkers;
     Worker *workers;
-    bool threads_started;
+    atomic_bool threads_started;  /* (with caller_is_worker: workers 1..n-1, lazily) */
+    atomic_uint nstarted;         /* workers whose loop runs, for deadlock detection */
     atomic_bool stopping;
 
     /* Processes spawned from outside a worker wait here until a worker takes them. */
@@ -219,10 +220,13 @@ struct Sched {
     Process **global;
     size_t nglobal, capglobal;
 
-    /* Idle workers sleep on `idle` (DESIGN decision 5: no busy spinning). */
+    /* Idle workers sleep on `idle` (DESIGN decision 5), after looking for work for a few
+     * microseconds first (`nspinning` of them are doing that: see spin_for_work). */
     pthread_mutex_t idle_lock;
     pthread_cond_t idle;
     atomic_int nsleeping;
+    atomic_int nspinning;
+    atomic_size_t nglobal_hint;   /* nglobal, for spinners that do not take global_lock */
 
     /* sched_wait sleeps on `exited` (with idle_lock); `deadlocked` when every worker is
      * idle with nothing queued and no timer pending: no process can ever run again. */

@@ -18,7 +18,9 @@
  * With one thread (SchedConfig.threads == 1) no thread is started: sched_wait runs the
  * worker loop on the caller's thread, and a run is repeatable.
  */
+#define _GNU_SOURCE           /* sched_getaffinity, CPU_COUNT */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +33,20 @@ static _Thread_local Worker *current_worker;
 
 /* ---- Queues and waking ----------------------------------------------------------------- */
 
+static void start_threads(Sched *s);
+
 static void notify_idle(Sched *s)
 {
+    if (!atomic_load_explicit(&s->threads_started, memory_order_relaxed) && s->nworkers > 1) {
+        start_threads(s);         /* caller_is_worker: the first work to share */
+        return;
+    }
+    /* A spinning worker will see the work just queued (the fence orders that push before
+     * this load; a spinner that stops decrements nspinning and then looks once more, in
+     * idle_wait, under idle_lock): no futex call on either side. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load(&s->nspinning) > 0)
+        return;
     if (atomic_load(&s->nsleeping) > 0) {
         pthread_mutex_lock(&s->idle_lock);
         pthread_cond_signal(&s->idle);
@@ -62,6 +76,7 @@ void sched_enqueue(Sched *s, Process *p)
             s->capglobal = c;
         }
         s->global[s->nglobal++] = p;
+        atomic_store(&s->nglobal_hint, s->nglobal);
         pthread_mutex_unlock(&s->global_lock);
     }
     /* From outside a worker (a spawn or a message from the embedder, a wake from the
@@ -105,6 +120,7 @@ static Process *take_global(Sched *s)
         p = s->global[0];
         memmove(s->global, s->global + 1, (s->nglobal - 1) * sizeof *s->global);
         s->nglobal--;
+        atomic_store(&s->nglobal_hint, s->nglobal);
     }
     pthread_mutex_unlock(&s->global_lock);
     return p;
@@ -327,26 +343,90 @@ static bool outside_waits(Sched *s)
  * When every worker is here, nothing is queued and no timer is pending, no process can
  * ever run again: say so to sched_wait (`deadlocked`). With a single worker (which is
  * the caller of sched_wait) return instead of sleeping forever. */
-static void idle_wait(Sched *s)
+static void idle_wait(Sched *s, Process *until)
 {
     pthread_mutex_lock(&s->idle_lock);
     int sleeping = atomic_fetch_add(&s->nsleeping, 1) + 1;
-    if (!atomic_load(&s->stopping) && !work_visible(s)) {
+    /* `until` (sched_wait's process, watched) may have ended on another worker: its
+     * PS_EXITED is stored under idle_lock, followed by a broadcast on `idle`. */
+    if (!atomic_load(&s->stopping) && !work_visible(s) &&
+        !(until && atomic_load(&until->state) == PS_EXITED)) {
         uint64_t deadline = atomic_load(&s->timers.next_deadline);
         if (deadline != UINT64_MAX) {
             struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
             pthread_cond_timedwait(&s->idle, &s->idle_lock, &ts);
         } else {
-            if (sleeping == (int)s->nworkers && !outside_waits(s)) {
+            if (sleeping == (int)atomic_load(&s->nstarted) && !outside_waits(s)) {
                 atomic_store(&s->deadlocked, true);
                 pthread_cond_broadcast(&s->exited);
             }
-            if (s->nworkers > 1 || outside_waits(s))
+            if (atomic_load(&s->nstarted) > 1 || outside_waits(s))
                 pthread_cond_wait(&s->idle, &s->idle_lock);
         }
     }
     atomic_fetch_sub(&s->nsleeping, 1);
     pthread_mutex_unlock(&s->idle_lock);
+}
+
+/* ---- Spinning before sleeping ------------------------------------------------------------
+ * Work often comes in bursts: a driver spawning children, a fan-in of messages. A worker
+ * that went to sleep the moment its queue ran dry would be woken for the next one (a
+ * futex call for the waker, a context switch for it) and fall asleep again, over and
+ * over. So a worker that finds nothing looks again for SPIN_NS first; while one does,
+ * notify_idle skips the wake-up altogether. It is bounded: a VM with nothing to do
+ * sleeps within microseconds. BEAM's schedulers busy-wait briefly the same way. */
+
+#ifndef SPIN_NS
+#define SPIN_NS 50000
+#endif
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Work another worker would want to steal: its own queue, the global queue, or someone
+ * else's queue holding more than the one process its owner will run next (stealing a lone
+ * process would just move it across cores; see sched_enqueue). */
+static bool spin_sees_work(Worker *w)
+{
+    Sched *s = w->sched;
+    if (deque_size(&w->deque) > 0 || atomic_load_explicit(&s->nglobal_hint, memory_order_relaxed))
+        return true;
+    for (unsigned i = 0; i < s->nworkers; i++)
+        if (deque_size(&s->workers[i].deque) > 1)
+            return true;
+    return false;
+}
+
+static bool spin_for_work(Worker *w, Process *until)
+{
+    Sched *s = w->sched;
+    if (s->nworkers == 1)
+        return false;
+    atomic_fetch_add(&s->nspinning, 1);
+    uint64_t end = now_ns() + SPIN_NS;
+    bool found = false;
+    for (unsigned i = 1; !atomic_load_explicit(&s->stopping, memory_order_relaxed); i++) {
+        if ((found = spin_sees_work(w)))
+            break;
+        if (i % 64 == 0) {
+            uint64_t t = now_ns();
+            if (t >= end || atomic_load(&s->timers.next_deadline) <= t ||
+                (until && atomic_load(&until->state) == PS_EXITED))
+                break;
+        }
+        cpu_relax();
+    }
+    /* The last spinner leaving with work in hand: another worker may be needed for the
+     * rest of the burst, and nobody signalled while we spun. */
+    if (atomic_fetch_sub(&s->nspinning, 1) == 1 && found)
+        notify_idle(s);
+    return found;
 }
 
 /* The worker loop; with `until` set (single-thread mode) it returns when that process
@@ -367,7 +447,8 @@ static void worker_loop(Worker *w, Process *until)
         }
         if (until && atomic_load(&s->deadlocked))
             break;
-        idle_wait(s);
+        if (!spin_for_work(w, until))
+            idle_wait(s, until);
     }
     current_worker = NULL;
 }
@@ -380,6 +461,17 @@ static void *worker_main(void *arg)
 
 /* ---- The scheduler's life ------------------------------------------------------------------ */
 
+/* The cores this process may run on: its affinity mask (taskset, a container's cpuset),
+ * which may be fewer than the machine has online. */
+static unsigned cores_available(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? (unsigned)cores : 1;
+}
+
 Sched *sched_new(const SchedConfig *cfg)
 {
     Sched *s = calloc(1, sizeof *s);
@@ -390,8 +482,7 @@ Sched *sched_new(const SchedConfig *cfg)
         s->cfg.reductions = SCHED_DEFAULT_REDUCTIONS;
     if (!s->cfg.max_processes)
         s->cfg.max_processes = SCHED_DEFAULT_MAX_PROCESSES;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    s->nworkers = cfg->threads ? cfg->threads : (unsigned)(cores > 0 ? cores : 1);
+    s->nworkers = cfg->threads ? cfg->threads : cores_available();
     s->workers = calloc(s->nworkers, sizeof *s->workers);
     if (!s->workers) {
         free(s);
@@ -401,6 +492,9 @@ Sched *sched_new(const SchedConfig *cfg)
         s->workers[i] = (Worker){ .sched = s, .index = i, .rng = (cfg->seed ^ 0x9E3779B97F4A7C15ull) + i };
         deque_init(&s->workers[i].deque);
     }
+    /* The caller of sched_wait or sched_step is a worker from the start; threads count
+     * when they start. */
+    atomic_init(&s->nstarted, s->nworkers == 1 || s->cfg.caller_is_worker ? 1 : 0);
     pthread_mutex_init(&s->global_lock, NULL);
     pthread_mutex_init(&s->idle_lock, NULL);
     pthread_condattr_t ca;
@@ -419,14 +513,27 @@ Sched *sched_new(const SchedConfig *cfg)
     return s;
 }
 
-void sched_start(Sched *s)
+/* Workers that are threads of their own: all of them, or all but worker 0 when that is
+ * the caller of sched_wait. */
+static unsigned first_thread(const Sched *s)
 {
-    if (s->threads_started || s->nworkers == 1)
+    return s->cfg.caller_is_worker ? 1 : 0;
+}
+
+static void start_threads(Sched *s)
+{
+    if (s->nworkers == 1 || atomic_exchange(&s->threads_started, true))
         return;
-    s->threads_started = true;
-    for (unsigned i = 0; i < s->nworkers; i++)
+    for (unsigned i = first_thread(s); i < s->nworkers; i++) {
+        atomic_fetch_add(&s->nstarted, 1);
         if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0)
             abort();   /* no worker threads: nothing can run */
+    }
+}
+
+void sched_start(Sched *s)
+{
+    start_threads(s);
 }
 
 static Process *take_watched(Sched *s, uint64_t pid)
@@ -467,7 +574,7 @@ void sched_wait(Sched *s, uint64_t pid, ExitInfo *out)
         out->reason = EXIT_NOPROC;
         return;
     }
-    if (s->nworkers == 1) {
+    if (s->nworkers == 1 || s->cfg.caller_is_worker) {
         worker_loop(&s->workers[0], p);
     } else {
         sched_start(s);
@@ -579,8 +686,8 @@ void sched_free(Sched *s)
     pthread_mutex_lock(&s->idle_lock);
     pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->idle_lock);
-    if (s->threads_started)
-        for (unsigned i = 0; i < s->nworkers; i++)
+    if (atomic_load(&s->threads_started))
+        for (unsigned i = first_thread(s); i < s->nworkers; i++)
             pthread_join(s->workers[i].thread, NULL);
     io_stop(s);
     /* Whatever is left is parked or queued: free it without running anything. */

@@ -668,7 +668,7 @@ int main(int argc, char **argv)
     if (sockets && make_wasi_config(&o, &wcfg, sockets)) {
         SchedConfig scfg = { .threads = o.threads, .reductions = o.reductions, .seed = o.seed,
                              .max_processes = o.max_processes, .trace = o.trace,
-                             .trace_func = o.trace_func, .trace_sched = o.trace_sched };
+                             .trace_func = o.trace_func, .trace_sched = o.trace_sched, .caller_is_worker = true };
         char err[300];
         Runtime *rt = runtime_new(&scfg, &wcfg, err, sizeof err);
         if (!rt) {
