@@ -718,8 +718,22 @@ static void fill_exit(lvm_vm *vm, uint64_t pid, const ExitInfo *ei, lvm_exit *ou
 
 bool lvm_wait(lvm_vm *vm, uint64_t pid, lvm_exit *out)
 {
+    return lvm_wait_timeout(vm, pid, -1, out);
+}
+
+bool lvm_wait_timeout(lvm_vm *vm, uint64_t pid, int64_t timeout_ms, lvm_exit *out)
+{
+    uint64_t deadline = UINT64_MAX;
+    if (timeout_ms >= 0 && (uint64_t)timeout_ms < (UINT64_MAX - sched_now_ns()) / 1000000u)
+        deadline = sched_now_ns() + (uint64_t)timeout_ms * 1000000u;
     ExitInfo ei;
-    sched_wait(vm->sched, pid, &ei);
+    if (!sched_wait_until(vm->sched, pid, deadline, &ei)) {
+        memset(out, 0, sizeof *out);      /* still running: its spawn record stays */
+        out->reason = LVM_EXIT_TIMEOUT;
+        snprintf(out->message, sizeof out->message, "still running after %lld ms",
+                 (long long)timeout_ms);
+        return false;
+    }
     fill_exit(vm, pid, &ei, out);
     return ei.reason >= 0;
 }

@@ -284,6 +284,7 @@ LVM_API uint64_t lvm_spawn(lvm_vm *vm, const lvm_module *m, const char *export_n
 /* Why a process ended (lvm_exit.reason): below 256 the VM's own reasons, 256 and up a
  * reason the guest chose (lvm.exit(reason), or WASI proc_exit(code) as 256 + code). */
 enum {
+    LVM_EXIT_TIMEOUT = -2,        /* lvm_wait_timeout: it has not ended yet */
     LVM_EXIT_DEADLOCK = -1,       /* it can never run again: every process waits, and
                                      nothing (timer, I/O, blocked host call) is pending */
     LVM_EXIT_NORMAL = 0,          /* its function returned (or proc_exit(0)) */
@@ -313,6 +314,11 @@ typedef struct lvm_exit {
  * then. Returns false (out->reason LVM_EXIT_DEADLOCK) if it can never end. Not from a
  * host function. */
 LVM_API bool lvm_wait(lvm_vm *vm, uint64_t pid, lvm_exit *out);
+
+/* lvm_wait for at most timeout_ms milliseconds (-1: no limit, as lvm_wait). False with
+ * out->reason LVM_EXIT_TIMEOUT if pid is still running then; it can be waited for again.
+ * With one thread, runs the scheduler on the calling thread meanwhile. */
+LVM_API bool lvm_wait_timeout(lvm_vm *vm, uint64_t pid, int64_t timeout_ms, lvm_exit *out);
 
 /* lvm_wait without waiting: true and *out filled if pid has ended, false if it is still
  * alive. Runs nothing: step the VM (one thread) or let the workers run. */

@@ -29,6 +29,8 @@ typedef struct Process Process;
  * 256 and up: reasons a guest chose (lvm.exit(reason), WASI proc_exit(code) is
  * EXIT_USER_BASE + code for a non-zero code). */
 enum {
+    EXIT_TIMEOUT = -2,            /* sched_wait_until: not ended yet (not a reason to exit) */
+    EXIT_DEADLOCK = -1,           /* sched_wait: it can never run again */
     EXIT_NORMAL = 0,
     EXIT_KILLED = 1,              /* kill with the untrappable reason */
     EXIT_NOPROC = 2,              /* the process did not exist (link, monitor) */
@@ -116,7 +118,7 @@ uint64_t sched_spawn(Sched *s, const SpawnRequest *req, uint64_t *monitor_ref, c
                      size_t errlen);
 
 typedef struct ExitInfo {
-    int32_t reason;               /* EXIT_*, or -1: it can never run again (deadlock) */
+    int32_t reason;               /* EXIT_*, or EXIT_DEADLOCK, or EXIT_TIMEOUT */
     Trap trap;                    /* when the reason is a trap (or TRAP_EXIT: exit_code) */
     uint32_t nresults;            /* when its function returned: up to 16 results */
     Value results[16];
@@ -125,6 +127,11 @@ typedef struct ExitInfo {
 /* Run the scheduler until process `pid` has exited, and say why. The workers start on
  * the first call; other processes keep running until sched_free. */
 void sched_wait(Sched *s, uint64_t pid, ExitInfo *out);
+
+/* sched_wait until at most the CLOCK_MONOTONIC time `deadline_ns` (UINT64_MAX: forever).
+ * False if `pid` is still running then (out->reason EXIT_TIMEOUT): it can be waited for
+ * again. True otherwise, with *out as sched_wait fills it. */
+bool sched_wait_until(Sched *s, uint64_t pid, uint64_t deadline_ns, ExitInfo *out);
 
 /* Like sched_wait without waiting: if `pid` (spawned from outside) has exited, fill *out,
  * forget the process and return true; if it is still alive return false. A pid that is

@@ -339,11 +339,23 @@ static bool outside_waits(Sched *s)
     return atomic_load(&s->n_io_waiting) > 0 || atomic_load(&s->n_host_waiting) > 0;
 }
 
-/* Sleep until work may be there: woken by notify_idle, or at the next timer's deadline.
- * When every worker is here, nothing is queued and no timer is pending, no process can
- * ever run again: say so to sched_wait (`deadlocked`). With a single worker (which is
- * the caller of sched_wait) return instead of sleeping forever. */
-static void idle_wait(Sched *s, Process *until)
+static void timed_wait(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_ns)
+{
+    if (deadline_ns == UINT64_MAX) {
+        pthread_cond_wait(c, m);
+    } else {
+        struct timespec ts = { (time_t)(deadline_ns / 1000000000u),
+                               (long)(deadline_ns % 1000000000u) };
+        pthread_cond_timedwait(c, m, &ts);
+    }
+}
+
+/* Sleep until work may be there: woken by notify_idle, or at the next timer's deadline,
+ * or at `wait_end` (sched_wait_until's, UINT64_MAX for none). When every worker is here,
+ * nothing is queued and no timer is pending, no process can ever run again: say so to
+ * sched_wait (`deadlocked`). With a single worker (which is the caller of sched_wait)
+ * return instead of sleeping forever. */
+static void idle_wait(Sched *s, Process *until, uint64_t wait_end)
 {
     pthread_mutex_lock(&s->idle_lock);
     int sleeping = atomic_fetch_add(&s->nsleeping, 1) + 1;
@@ -353,15 +365,14 @@ static void idle_wait(Sched *s, Process *until)
         !(until && atomic_load(&until->state) == PS_EXITED)) {
         uint64_t deadline = atomic_load(&s->timers.next_deadline);
         if (deadline != UINT64_MAX) {
-            struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
-            pthread_cond_timedwait(&s->idle, &s->idle_lock, &ts);
+            timed_wait(&s->idle, &s->idle_lock, deadline < wait_end ? deadline : wait_end);
         } else {
             if (sleeping == (int)atomic_load(&s->nstarted) && !outside_waits(s)) {
                 atomic_store(&s->deadlocked, true);
                 pthread_cond_broadcast(&s->exited);
             }
             if (atomic_load(&s->nstarted) > 1 || outside_waits(s))
-                pthread_cond_wait(&s->idle, &s->idle_lock);
+                timed_wait(&s->idle, &s->idle_lock, wait_end);
         }
     }
     atomic_fetch_sub(&s->nsleeping, 1);
@@ -403,7 +414,7 @@ static bool spin_sees_work(Worker *w)
     return false;
 }
 
-static bool spin_for_work(Worker *w, Process *until)
+static bool spin_for_work(Worker *w, Process *until, uint64_t wait_end)
 {
     Sched *s = w->sched;
     if (s->nworkers == 1)
@@ -416,7 +427,7 @@ static bool spin_for_work(Worker *w, Process *until)
             break;
         if (i % 64 == 0) {
             uint64_t t = now_ns();
-            if (t >= end || atomic_load(&s->timers.next_deadline) <= t ||
+            if (t >= end || t >= wait_end || atomic_load(&s->timers.next_deadline) <= t ||
                 (until && atomic_load(&until->state) == PS_EXITED))
                 break;
         }
@@ -429,14 +440,17 @@ static bool spin_for_work(Worker *w, Process *until)
     return found;
 }
 
-/* The worker loop; with `until` set (single-thread mode) it returns when that process
- * has exited or nothing can run any more. */
-static void worker_loop(Worker *w, Process *until)
+/* The worker loop; with `until` set (the caller of sched_wait runs it) it returns when
+ * that process has exited, nothing can run any more, or at `wait_end` (checked between
+ * slices). */
+static void worker_loop(Worker *w, Process *until, uint64_t wait_end)
 {
     Sched *s = w->sched;
     current_worker = w;
     while (!atomic_load(&s->stopping)) {
         if (until && atomic_load(&until->state) == PS_EXITED)
+            break;
+        if (wait_end != UINT64_MAX && now_ns() >= wait_end)
             break;
         fire_timers(s);
         Process *p = find_work(w);
@@ -447,15 +461,15 @@ static void worker_loop(Worker *w, Process *until)
         }
         if (until && atomic_load(&s->deadlocked))
             break;
-        if (!spin_for_work(w, until))
-            idle_wait(s, until);
+        if (!spin_for_work(w, until, wait_end))
+            idle_wait(s, until, wait_end);
     }
     current_worker = NULL;
 }
 
 static void *worker_main(void *arg)
 {
-    worker_loop(arg, NULL);
+    worker_loop(arg, NULL, UINT64_MAX);
     return NULL;
 }
 
@@ -501,8 +515,8 @@ Sched *sched_new(const SchedConfig *cfg)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* deadlines are CLOCK_MONOTONIC */
     pthread_cond_init(&s->idle, &ca);
+    pthread_cond_init(&s->exited, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_cond_init(&s->exited, NULL);
     pthread_mutex_init(&s->table_lock, NULL);
     pthread_mutex_init(&s->names_lock, NULL);
     atomic_init(&s->next_pid, 1);
@@ -561,29 +575,62 @@ static void collect_exit(Process *p, ExitInfo *out)
         out->nresults = p->nresults;
         memcpy(out->results, p->results, sizeof out->results);
     } else {
-        out->reason = -1;   /* deadlock: it waits for something that can never come */
+        out->reason = EXIT_DEADLOCK;   /* it waits for something that can never come */
     }
     process_release(p);
 }
 
-void sched_wait(Sched *s, uint64_t pid, ExitInfo *out)
+/* The watched process `pid` with one more reference (NULL if it is not watched). */
+static Process *find_watched(Sched *s, uint64_t pid)
+{
+    Process *p = NULL;
+    pthread_mutex_lock(&s->idle_lock);
+    for (size_t i = 0; i < s->nwatched; i++)
+        if (s->watched[i]->pid == pid) {
+            p = s->watched[i];
+            atomic_fetch_add(&p->refs, 1);
+            break;
+        }
+    pthread_mutex_unlock(&s->idle_lock);
+    return p;
+}
+
+bool sched_wait_until(Sched *s, uint64_t pid, uint64_t deadline_ns, ExitInfo *out)
 {
     memset(out, 0, sizeof *out);
-    Process *p = take_watched(s, pid);
+    Process *p = find_watched(s, pid);
     if (!p) {
         out->reason = EXIT_NOPROC;
-        return;
+        return true;
     }
     if (s->nworkers == 1 || s->cfg.caller_is_worker) {
-        worker_loop(&s->workers[0], p);
+        worker_loop(&s->workers[0], p, deadline_ns);
     } else {
         sched_start(s);
         pthread_mutex_lock(&s->idle_lock);
-        while (atomic_load(&p->state) != PS_EXITED && !atomic_load(&s->deadlocked))
-            pthread_cond_wait(&s->exited, &s->idle_lock);
+        while (atomic_load(&p->state) != PS_EXITED && !atomic_load(&s->deadlocked) &&
+               now_ns() < deadline_ns)
+            timed_wait(&s->exited, &s->idle_lock, deadline_ns);
         pthread_mutex_unlock(&s->idle_lock);
     }
+    bool over = atomic_load(&p->state) == PS_EXITED || atomic_load(&s->deadlocked);
+    process_release(p);           /* find_watched's: the watched list still holds one */
+    if (!over) {
+        out->reason = EXIT_TIMEOUT;   /* still running: it can be waited for again */
+        return false;
+    }
+    /* Another thread may have collected it meanwhile: then it is no longer ours. */
+    if (!(p = take_watched(s, pid))) {
+        out->reason = EXIT_NOPROC;
+        return true;
+    }
     collect_exit(p, out);
+    return true;
+}
+
+void sched_wait(Sched *s, uint64_t pid, ExitInfo *out)
+{
+    sched_wait_until(s, pid, UINT64_MAX, out);
 }
 
 bool sched_poll_exit(Sched *s, uint64_t pid, ExitInfo *out)

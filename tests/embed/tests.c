@@ -344,6 +344,30 @@ static void test_refused_at_instantiation(void)
     uint64_t pid = lvm_spawn(vm, m, "spin", NULL, 0, &cfg, &err);
     CHECK(pid && lvm_wait(vm, pid, &ex) && ex.reason == LVM_EXIT_OUT_OF_FUEL,
           "fuel: %d %s", ex.reason, ex.message);
+
+    /* A bounded wait gives up on a process that is still running, which can then be
+     * waited for again: here a spinner, killed after the timeout. With one thread the
+     * waiting caller runs it meanwhile; with two, the workers do. */
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        lvm_vm *tvm = new_vm(threads);
+        register_callbacks(tvm);
+        uint64_t spin = lvm_spawn(tvm, m, "spin", NULL, 0, NULL, &err);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        bool ended = lvm_wait_timeout(tvm, spin, 30, &ex);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+        CHECK(spin && !ended && ex.reason == LVM_EXIT_TIMEOUT && ms >= 29 && ms < 5000,
+              "wait_timeout: ended %d reason %d after %.1f ms: %s", ended, ex.reason, ms, ex.message);
+        CHECK(lvm_wait_timeout(tvm, spin, 0, &ex) == false && ex.reason == LVM_EXIT_TIMEOUT,
+              "wait_timeout 0 on a running process");
+        CHECK(lvm_kill(tvm, spin, LVM_EXIT_KILLED), "kill the spinner");
+        CHECK(lvm_wait_timeout(tvm, spin, 5000, &ex) && ex.reason == LVM_EXIT_KILLED,
+              "wait_timeout after the kill: %d %s", ex.reason, ex.message);
+        CHECK(lvm_wait_timeout(tvm, spin, 10, &ex) && ex.reason == LVM_EXIT_NOPROC,
+              "wait_timeout twice: %d", ex.reason);
+        lvm_vm_free(tvm);
+    }
     lvm_module_free(m);
     lvm_vm_free(vm);
 }
