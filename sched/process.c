@@ -9,6 +9,7 @@
  * Locking: a process's own `lock` guards its links, monitors, trap_exit and exiting flag.
  * Two processes' locks are taken together only in sched_link, in pid order.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,11 +102,10 @@ static void free_resources(Process *p)
         }
     vm_instance_free(p->inst);
     p->inst = NULL;
-    vm_exec_free(p->exec);
+    p->module = NULL;             /* (its instance held the reference) */
+    if (p->exec)
+        vm_exec_fini(p->exec);    /* (its memory is p's: freed with it) */
     p->exec = NULL;
-    if (p->module)
-        loader_release(p->module);
-    p->module = NULL;
 }
 
 void process_release(Process *p)
@@ -236,14 +236,19 @@ void process_signal(Process *p, uint64_t from, int32_t reason, bool from_link)
 
 /* ---- Spawn ------------------------------------------------------------------------------- */
 
+/* Which NS_* permission importing `imp` takes. */
+static uint32_t namespace_of(const Import *imp)
+{
+    return strcmp(imp->module.str, "lvm") == 0 ? NS_LVM
+         : strcmp(imp->module.str, "wasi_snapshot_preview1") == 0 ? NS_WASI : NS_HOST;
+}
+
 static bool bind_imports(Sched *s, Process *p, Process *parent, Extern *ext, char *err, size_t len)
 {
     const Module *m = p->module;
     for (uint32_t i = 0; i < m->nimports; i++) {
         const Import *imp = &m->imports[i];
-        uint32_t need = strcmp(imp->module.str, "lvm") == 0 ? NS_LVM
-                      : strcmp(imp->module.str, "wasi_snapshot_preview1") == 0 ? NS_WASI : NS_HOST;
-        if (!(p->config.namespaces & need)) {
+        if (!(p->config.namespaces & namespace_of(imp))) {
             snprintf(err, len, "not permitted: the module imports %s.%s", imp->module.str,
                      imp->name.str);
             return false;
@@ -258,25 +263,107 @@ static bool bind_imports(Sched *s, Process *p, Process *parent, Extern *ext, cha
     return true;
 }
 
+/* A module's imports as the resolver bound them, kept by the Sched so that spawning the
+ * same module again does not look every import up by name: the resolver's answer does not
+ * depend on the process (sched.h, ImportResolver). What does depend on the process, its
+ * permission to import each namespace, is checked at every spawn, as one AND against the
+ * bits the module needs. An entry holds a reference on its module (so a pointer match is
+ * a module match) and lives until sched_free (process_cache_free). */
+struct ImportCache {
+    Module *module;
+    ImportResolver resolver;      /* what bound it: another resolver would bind otherwise */
+    void *resolver_env;
+    uint32_t namespaces;          /* the NS_* bits its imports need */
+    Extern ext[];                 /* one per import of module */
+};
+
+static const ImportCache *cache_find(Sched *s, const Module *m)
+{
+    for (size_t i = 0; i < SCHED_IMPORT_CACHE; i++) {
+        /* Acquire: pairs with the release in cache_put, so the entry's fields are seen
+         * filled in. */
+        ImportCache *c = atomic_load_explicit(&s->import_cache[i], memory_order_acquire);
+        if (!c)
+            return NULL;          /* slots fill in order: no entry lies past an empty one */
+        if (c->module == m && c->resolver == s->cfg.resolver &&
+            c->resolver_env == s->cfg.resolver_env)
+            return c;
+    }
+    return NULL;
+}
+
+/* Keep the imports a spawn of m just bound. Best effort: with every slot taken (or no
+ * memory) later spawns of m bind by name, as this one did. */
+static void cache_put(Sched *s, Module *m, const Extern *ext)
+{
+    ImportCache *c = malloc(sizeof *c + m->nimports * sizeof *ext);
+    if (!c)
+        return;
+    *c = (ImportCache){ m, s->cfg.resolver, s->cfg.resolver_env, 0 };
+    for (uint32_t i = 0; i < m->nimports; i++)
+        c->namespaces |= namespace_of(&m->imports[i]);
+    if (m->nimports)
+        memcpy(c->ext, ext, m->nimports * sizeof *ext);
+    loader_retain(m);
+    for (size_t i = 0; i < SCHED_IMPORT_CACHE; i++) {
+        /* Release: publishes the filled-in entry to cache_find's acquire load. Two spawns
+         * of one module may race to add it: both entries are right, the first is used. */
+        ImportCache *none = NULL;
+        if (atomic_compare_exchange_strong_explicit(&s->import_cache[i], &none, c,
+                                                    memory_order_release, memory_order_relaxed))
+            return;
+    }
+    loader_release(m);            /* (not the last reference: the spawner holds one) */
+    free(c);
+}
+
+void process_cache_free(Sched *s)
+{
+    for (size_t i = 0; i < SCHED_IMPORT_CACHE; i++) {
+        ImportCache *c = atomic_exchange(&s->import_cache[i], NULL);
+        if (c) {
+            loader_release(c->module);
+            free(c);
+        }
+    }
+}
+
+/* Instantiate p's module with imports bound as the cache says, or else by the resolver;
+ * a module whose imports need a namespace p may not use takes the second way too, for
+ * its message naming the first import not permitted. */
+static bool instantiate(Sched *s, Process *p, Process *parent, char *err, size_t len)
+{
+    Module *m = p->module;
+    const ImportCache *c = cache_find(s, m);
+    Extern *ext = NULL;
+    if (!c || (p->config.namespaces & c->namespaces) != c->namespaces) {
+        if (!(ext = calloc(m->nimports + 1, sizeof *ext))) {
+            snprintf(err, len, "out of memory");
+            return false;
+        }
+        if (!bind_imports(s, p, parent, ext, err, len)) {
+            free(ext);
+            return false;
+        }
+        if (!c)
+            cache_put(s, m, ext);
+    }
+    VmError verr;
+    InstanceLimits lim = { p->config.max_memory_pages };
+    p->inst = vm_instantiate_limited(m, ext ? ext : c->ext, p->exec, &lim, &verr);
+    free(ext);
+    if (!p->inst) {
+        vm_instance_free(verr.partial);
+        snprintf(err, len, "%s", verr.message);
+        return false;
+    }
+    return true;
+}
+
 /* Instantiate and prepare the first call; false with err on failure. */
 static bool start_process(Sched *s, Process *p, const SpawnRequest *req, char *err, size_t len)
 {
-    Module *m = p->module;
-    Extern *ext = calloc(m->nimports + 1, sizeof *ext);
-    if (!ext) {
-        snprintf(err, len, "out of memory");
-        return false;
-    }
-    bool ok = bind_imports(s, p, req->parent, ext, err, len);
-    VmError verr;
-    InstanceLimits lim = { p->config.max_memory_pages };
-    if (ok && !(p->inst = vm_instantiate_limited(m, ext, p->exec, &lim, &verr))) {
-        vm_instance_free(verr.partial);
-        snprintf(err, len, "%s", verr.message);
-        ok = false;
-    }
-    free(ext);
-    if (!ok)
+    if (!instantiate(s, p, req->parent, err, len))
         return false;
     Function *f = NULL;
     Extern e;
@@ -300,11 +387,19 @@ static bool start_process(Sched *s, Process *p, const SpawnRequest *req, char *e
     return true;
 }
 
-static Process *process_alloc(Sched *s)
+/* Where a spawned process's Exec lies in its allocation: after it, aligned for any type
+ * (vm_exec_init asks no more). */
+#define EXEC_OFFSET \
+    ((sizeof(Process) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t))
+
+/* A zeroed Process, with room for its Exec after it when `with_exec`: a spawn makes one
+ * allocation for both (the host's process has no Exec). */
+static Process *process_alloc(Sched *s, bool with_exec)
 {
-    Process *p = calloc(1, sizeof *p);
+    Process *p = malloc(with_exec ? EXEC_OFFSET + vm_exec_size() : sizeof(Process));
     if (!p)
         return NULL;
+    memset(p, 0, sizeof *p);
     p->sched = s;
     p->pid = atomic_fetch_add(&s->next_pid, 1);
     atomic_init(&p->refs, 1);
@@ -319,7 +414,7 @@ static Process *process_alloc(Sched *s)
 
 static Process *process_new(Sched *s, const SpawnRequest *req)
 {
-    Process *p = process_alloc(s);
+    Process *p = process_alloc(s, true);
     if (!p)
         return NULL;
     if (req->config)
@@ -328,19 +423,16 @@ static Process *process_new(Sched *s, const SpawnRequest *req)
         p->config = req->parent->config;
     else
         p->config = (ProcessConfig){ .can_spawn = true, .namespaces = NS_LVM | NS_WASI | NS_HOST };
-    loader_retain(req->module);
-    p->module = req->module;
-    p->exec = vm_exec_new(NULL);
-    if (p->exec) {
-        vm_exec_set_user(p->exec, p);
-        vm_exec_set_slice(p->exec, s->cfg.reductions);
-        if (s->cfg.trace) {      /* lvm --trace: this Exec runs the traced loop (vm/trace.c) */
-            char who[32];
-            snprintf(who, sizeof who, "pid %llu", (unsigned long long)p->pid);
-            if (!vm_exec_set_trace(p->exec, stderr, who, s->cfg.trace_func)) {
-                vm_exec_free(p->exec);
-                p->exec = NULL;
-            }
+    p->module = req->module;      /* the spawner's reference keeps it until p->inst has one */
+    p->exec = vm_exec_init((char *)p + EXEC_OFFSET, NULL);
+    vm_exec_set_user(p->exec, p);
+    vm_exec_set_slice(p->exec, s->cfg.reductions);
+    if (s->cfg.trace) {          /* lvm --trace: this Exec runs the traced loop (vm/trace.c) */
+        char who[32];
+        snprintf(who, sizeof who, "pid %llu", (unsigned long long)p->pid);
+        if (!vm_exec_set_trace(p->exec, stderr, who, s->cfg.trace_func)) {
+            vm_exec_fini(p->exec);
+            p->exec = NULL;
         }
     }
     return p;
@@ -443,7 +535,7 @@ uint64_t sched_spawn(Sched *s, const SpawnRequest *req, uint64_t *monitor_ref, c
 
 Process *sched_host_process_new(Sched *s, void (*notify)(void *env), void *env)
 {
-    Process *p = process_alloc(s);
+    Process *p = process_alloc(s, false);
     if (!p)
         return NULL;
     atomic_store(&p->state, PS_RUNNING);   /* never queued, never run (sched_wake) */

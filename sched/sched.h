@@ -64,7 +64,9 @@ typedef struct ProcessConfig {
 } ProcessConfig;
 
 /* Binds import `imp` of module m for process p (spawned by `parent`, NULL for a root).
- * Returns false with a message when the import cannot be bound. */
+ * Returns false with a message when the import cannot be bound. What it binds must not
+ * depend on p or parent: once every import of m is bound, the scheduler keeps the result
+ * and reuses it for the processes of m spawned later (process.c, ImportCache). */
 typedef bool (*ImportResolver)(void *env, Process *p, Process *parent, const Module *m,
                                const Import *imp, Extern *out, char *err, size_t errlen);
 

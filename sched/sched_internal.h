@@ -201,6 +201,9 @@ typedef struct Worker {
     _Atomic uint64_t steals;      /* processes it took from others (relaxed: a counter) */
 } Worker;
 
+typedef struct ImportCache ImportCache;
+#define SCHED_IMPORT_CACHE 8      /* modules whose imports a Sched keeps bound */
+
 typedef struct Registration {
     char *name;                   /* bytes, not NUL-terminated in meaning: compare with len */
     size_t len;
@@ -258,6 +261,9 @@ struct Sched {
     atomic_int n_host_waiting;    /* parked in an embedder's host call: not a deadlock */
 
     _Atomic uint64_t n_spawned, n_exited, n_messages, n_reductions, n_steals;
+
+    /* The bound imports of the modules spawned so far (process.c), read without a lock. */
+    _Atomic(ImportCache *) import_cache[SCHED_IMPORT_CACHE];
 };
 
 /* Make a parked (or new) process runnable and queue it: on the calling worker's own
@@ -282,6 +288,8 @@ const char *sched_who(char *buf, size_t len, const Process *p, const char *other
 Worker *sched_current_worker(void);
 
 bool table_insert(Sched *s, Process *p);
+/* Free the import cache (process.c), at sched_free. */
+void process_cache_free(Sched *s);
 void table_remove(Sched *s, uint64_t pid);
 void names_remove_pid(Sched *s, Process *p);
 

@@ -750,6 +750,7 @@ void sched_free(Sched *s)
     for (size_t i = 0; i < s->nnames; i++)
         free(s->names[i].name);
     timers_destroy(&s->timers);
+    process_cache_free(s);
     free(s->names);
     free(s->table);
     free(s->global);

@@ -13,6 +13,7 @@
  *
  * Read next: dispatch.h (the handler macros), numeric.h, then instance.c.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,39 +74,65 @@ Value value_from_slot(ValType t, Slot s)
 
 /* ---- Stacks ------------------------------------------------------------------------ */
 
-Exec *vm_exec_new(const ExecLimits *limits)
+size_t vm_exec_size(void)
 {
-    Exec *e = calloc(1, sizeof *e);
-    if (!e)
-        return NULL;
+    return sizeof(Exec);
+}
+
+Exec *vm_exec_init(void *mem, const ExecLimits *limits)
+{
+    Exec *e = mem;
+    memset(e, 0, offsetof(Exec, first_frames));
+    /* The stack too: a 32-bit value leaves the upper half of its slot as it was, and
+     * --trace shows a slot whose type it does not know whole (RETURN_1's, say). */
+    memset(e->first_stack, 0, sizeof e->first_stack);
     e->stack_limit = limits && limits->stack_slots ? limits->stack_slots : VM_DEFAULT_STACK_SLOTS;
     e->max_frames = limits && limits->max_frames ? limits->max_frames : VM_DEFAULT_MAX_FRAMES;
-    /* Start small and grow on demand (exec_grow_stack): an idle process should cost
-     * little memory (issue 4's goal is under 16 KiB per idle process). */
-    e->stack_slots = e->stack_limit < 64 ? e->stack_limit : 64;
-    e->frames_cap = e->max_frames < 8 ? e->max_frames : 8;
+    e->stack_slots = e->stack_limit < EXEC_FIRST_SLOTS ? e->stack_limit : EXEC_FIRST_SLOTS;
+    e->frames_cap = e->max_frames < EXEC_FIRST_FRAMES ? e->max_frames : EXEC_FIRST_FRAMES;
     e->slice = -1;
-    e->stack = calloc(e->stack_slots, sizeof(Slot));
-    e->frames = calloc(e->frames_cap, sizeof(Frame));
-    if (!e->stack || !e->frames) {
-        vm_exec_free(e);
-        return NULL;
-    }
+    e->stack = e->first_stack;
+    e->frames = e->first_frames;
     e->stack_end = e->stack + e->stack_slots;
     e->frames_end = e->frames + e->frames_cap;
     return e;
+}
+
+void vm_exec_fini(Exec *e)
+{
+    if (e->stack != e->first_stack)
+        free(e->stack);
+    if (e->frames != e->first_frames)
+        free(e->frames);
+    free(e->trap);
+    vm_trace_free(e->trace);
+}
+
+Exec *vm_exec_new(const ExecLimits *limits)
+{
+    /* One allocation, the first stacks included. */
+    Exec *e = malloc(sizeof *e);
+    return e ? vm_exec_init(e, limits) : NULL;
 }
 
 void vm_exec_free(Exec *e)
 {
     if (!e)
         return;
-    free(e->stack);
-    free(e->frames);
-    free(e->big_results);
-    free(e->trap);
-    vm_trace_free(e->trace);
+    vm_exec_fini(e);
     free(e);
+}
+
+/* Resize a stack of `n` elements of `size` bytes to `want`: realloc once it is on the
+ * heap, a copy out of the Exec the first time (`first`: the array inside the Exec). */
+static void *resize(void *stack, const void *first, size_t n, size_t want, size_t size)
+{
+    if (stack != first)
+        return realloc(stack, want * size);
+    void *heap = malloc(want * size);
+    if (heap)
+        memcpy(heap, first, n * size);
+    return heap;
 }
 
 Slot *exec_grow_stack(Exec *e, Slot *fp, size_t need)
@@ -119,7 +146,7 @@ Slot *exec_grow_stack(Exec *e, Slot *fp, size_t need)
         n *= 2;
     if (n > e->stack_limit)
         n = e->stack_limit;
-    Slot *s = realloc(e->stack, n * sizeof(Slot));
+    Slot *s = resize(e->stack, e->first_stack, e->stack_slots, n, sizeof(Slot));
     if (!s)
         return NULL;
     /* Frames hold pointers into the stack: move them with it. */
@@ -136,7 +163,7 @@ bool exec_grow_frames(Exec *e)
     if (e->frames_cap >= e->max_frames)
         return false;
     uint32_t n = e->frames_cap * 2 > e->max_frames ? e->max_frames : e->frames_cap * 2;
-    Frame *f = realloc(e->frames, n * sizeof(Frame));
+    Frame *f = resize(e->frames, e->first_frames, e->frames_cap, n, sizeof(Frame));
     if (!f)
         return false;
     e->frames = f;
@@ -243,19 +270,14 @@ bool vm_exec_call(Exec *e, Function *f, const Value *args, uint32_t nargs)
     return true;
 }
 
+/* The entry's results are in the bottom slots of the stack (vm_exec_call made room for
+ * them): turn them into Values where they are, for vm_exec_results. The stack is not
+ * used again before the next vm_exec_call, which is as long as they are valid. */
 RunStatus exec_finish(Exec *e)
 {
     const FuncType *t = e->entry->type;
-    Value *out = e->results;
-    if (t->nresults > 16) {
-        free(e->big_results);
-        e->big_results = malloc(t->nresults * sizeof(Value));
-        if (!e->big_results)
-            return RUN_TRAP;
-        out = e->big_results;
-    }
     for (uint32_t i = 0; i < t->nresults; i++)
-        out[i] = value_from_slot(t->types[t->nparams + i], e->stack[i]);
+        e->stack[i].u64 = value_from_slot(t->types[t->nparams + i], e->stack[i]);
     e->nresults = t->nresults;
     e->state = EXEC_DONE;
     return RUN_DONE;
@@ -347,7 +369,7 @@ RunStatus vm_run(Exec *e, int64_t budget)
 const Value *vm_exec_results(const Exec *e, uint32_t *n)
 {
     *n = e->nresults;
-    return e->nresults > 16 ? e->big_results : e->results;
+    return (const Value *)e->stack;   /* Value is the u64 member of each Slot (exec_finish) */
 }
 
 const Trap *vm_exec_trap(const Exec *e)

@@ -19,9 +19,13 @@
 
 bool functype_equal(const FuncType *a, const FuncType *b)
 {
-    uint32_t n = a->nparams + a->nresults;
-    return a->nparams == b->nparams && a->nresults == b->nresults &&
-           (n == 0 || memcmp(a->types, b->types, n * sizeof(ValType)) == 0);
+    if (a->nparams != b->nparams || a->nresults != b->nresults)
+        return false;
+    /* A loop, not memcmp: a few types each, compared for every import at every spawn. */
+    for (uint32_t i = 0, n = a->nparams + a->nresults; i < n; i++)
+        if (a->types[i] != b->types[i])
+            return false;
+    return true;
 }
 
 /* ---- Host functions ------------------------------------------------------------------ */
@@ -152,12 +156,16 @@ static bool bind_imports(Instance *inst, const Extern *imports, VmError *err)
 static bool create_own(Instance *inst, const InstanceLimits *limits, VmError *err)
 {
     Module *m = inst->module;
-    for (uint32_t i = m->nimported_funcs; i < m->nfuncs; i++) {
-        Function *f = &inst->own_funcs[i - m->nimported_funcs];
-        f->type = &m->types[m->funcs[i].typeidx];
-        f->inst = inst;
-        f->u.cf = &inst->code->funcs[i - m->nimported_funcs];
-        inst->funcs[i] = f;
+    /* Per spawn, once per function of the module: the arrays are read through locals, as
+     * a store through a Function pointer could otherwise alias any of them. */
+    const FuncType *types = m->types;
+    const Func *funcs = m->funcs;
+    const CompiledFunc *code = inst->code->funcs;
+    uint32_t first = m->nimported_funcs;
+    Function *own = inst->own_funcs, **slot = inst->funcs + first;
+    for (uint32_t i = 0, n = m->nfuncs - first; i < n; i++) {
+        own[i] = (Function){ &types[funcs[first + i].typeidx], inst, { .cf = &code[i] } };
+        slot[i] = &own[i];
     }
     for (uint32_t i = m->nimported_tables; i < m->ntables; i++) {
         const TableType *tt = &m->tables[i].type;
@@ -183,9 +191,17 @@ static bool create_own(Instance *inst, const InstanceLimits *limits, VmError *er
         goto no_memory;
     for (uint32_t i = m->nimported_globals; i < m->nglobals; i++) {
         const Global *g = &m->globals[i];
-        inst->globals[i] = vm_global_new(g->type.type, g->type.mutable_, eval_const(inst, &g->init));
-        if (!inst->globals[i])
-            goto no_memory;
+        Value v = eval_const(inst, &g->init);
+        GlobalInst *here = inst->globals[i];    /* in own_globals, unless exported */
+        if (!here) {
+            if (!(inst->globals[i] = vm_global_new(g->type.type, g->type.mutable_, v)))
+                goto no_memory;
+            continue;
+        }
+        here->value = slot_from_value(g->type.type, v);
+        here->type = g->type.type;
+        here->mutable_ = g->type.mutable_;
+        atomic_init(&here->refs, 1);
     }
     return true;
 no_memory:
@@ -245,6 +261,71 @@ static Instance *fail_partial(Instance *inst, VmError *err)
     return NULL;
 }
 
+/* Reserve the next `n` elements of `size` bytes, aligned to `align`, at *end; returns
+ * their offset. */
+static uint64_t place(uint64_t *end, size_t align, uint64_t n, size_t size)
+{
+    uint64_t at = (*end + align - 1) / align * align;
+    *end = at + n * size;
+    return at;
+}
+
+/* An Instance with its arrays in one allocation: a spawn makes one instance, and one
+ * malloc for it costs less than one per array. A defined global lives in it too, unless
+ * it is exported: another instance may import that one and outlive this one, so it gets
+ * its own reference-counted allocation (create_own). What vm_instance_free reads, should
+ * instantiation stop half-way, is zeroed (a table or global not made yet is NULL); the
+ * function arrays are written before anything reads them. */
+static Instance *instance_alloc(Module *m)
+{
+    uint32_t nown = m->nfuncs - m->nimported_funcs;
+    uint32_t nglobals = m->nglobals - m->nimported_globals;
+    uint64_t end = sizeof(Instance);
+    uint64_t funcs = place(&end, _Alignof(Function *), m->nfuncs, sizeof(Function *));
+    uint64_t own_funcs = place(&end, _Alignof(Function), nown, sizeof(Function));
+    uint64_t tables = place(&end, _Alignof(TableInst *), m->ntables, sizeof(TableInst *));
+    uint64_t globals = place(&end, _Alignof(GlobalInst *), m->nglobals, sizeof(GlobalInst *));
+    uint64_t own_globals = place(&end, _Alignof(GlobalInst), nglobals, sizeof(GlobalInst));
+    uint64_t dropped = place(&end, 1, (uint64_t)m->nelems + m->ndatas, sizeof(bool));
+    char *b = end <= SIZE_MAX ? malloc((size_t)end) : NULL;
+    if (!b)
+        return NULL;
+    Instance *inst = (Instance *)b;
+    *inst = (Instance){
+        .module = m,
+        .funcs = (Function **)(b + funcs),
+        .own_funcs = (Function *)(b + own_funcs),
+        .tables = (TableInst **)(b + tables),
+        .globals = (GlobalInst **)(b + globals),
+        .own_globals = (GlobalInst *)(b + own_globals),
+        .elem_dropped = (bool *)(b + dropped),
+        .data_dropped = (bool *)(b + dropped) + m->nelems,
+    };
+    memset(inst->tables, 0, m->ntables * sizeof(TableInst *));
+    memset(inst->globals, 0, m->nimported_globals * sizeof(GlobalInst *));
+    memset(inst->elem_dropped, 0, (size_t)m->nelems + m->ndatas);
+    for (uint32_t i = m->nimported_globals; i < m->nglobals; i++)
+        inst->globals[i] = &inst->own_globals[i - m->nimported_globals];
+    if (nglobals)
+        for (uint32_t i = 0; i < m->nexports; i++)
+            if (m->exports[i].kind == EXTERN_GLOBAL && m->exports[i].index >= m->nimported_globals)
+                inst->globals[m->exports[i].index] = NULL;
+    return inst;
+}
+
+/* Not a memset of the whole VmError: it is over 3 KiB (the Trap's backtrace), and every
+ * spawn instantiates. A caller reads the fields set here; an error sets the rest. */
+static void error_clear(VmError *err)
+{
+    err->kind = VM_OK;
+    err->message[0] = 0;
+    err->trap.kind = TRAP_NONE;
+    err->trap.message[0] = 0;
+    err->trap.exit_code = 0;
+    err->trap.nframes = 0;
+    err->partial = NULL;
+}
+
 Instance *vm_instantiate(Module *m, const Extern *imports, Exec *exec, VmError *err)
 {
     return vm_instantiate_limited(m, imports, exec, NULL, err);
@@ -253,28 +334,19 @@ Instance *vm_instantiate(Module *m, const Extern *imports, Exec *exec, VmError *
 Instance *vm_instantiate_limited(Module *m, const Extern *imports, Exec *exec,
                                  const InstanceLimits *limits, VmError *err)
 {
-    memset(err, 0, sizeof *err);
-    Instance *inst = calloc(1, sizeof *inst);
-    if (!inst)
-        goto no_memory;
+    error_clear(err);
+    Instance *inst = instance_alloc(m);
+    if (!inst) {
+        err->kind = VM_NO_MEMORY;
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return NULL;
+    }
     loader_retain(m);
-    inst->module = m;
     inst->code = vm_compile_module(m, err->message, sizeof err->message);
     if (!inst->code) {
         err->kind = VM_UNSUPPORTED;
         vm_instance_free(inst);
         return NULL;
-    }
-    inst->funcs = calloc(m->nfuncs + 1, sizeof(Function *));
-    inst->own_funcs = calloc(m->nfuncs - m->nimported_funcs + 1, sizeof(Function));
-    inst->tables = calloc(m->ntables + 1, sizeof(TableInst *));
-    inst->globals = calloc(m->nglobals + 1, sizeof(GlobalInst *));
-    inst->elem_dropped = calloc(m->nelems + 1, sizeof(bool));
-    inst->data_dropped = calloc(m->ndatas + 1, sizeof(bool));
-    if (!inst->funcs || !inst->own_funcs || !inst->tables || !inst->globals ||
-        !inst->elem_dropped || !inst->data_dropped) {
-        vm_instance_free(inst);
-        goto no_memory;
     }
     if (!bind_imports(inst, imports, err) || !create_own(inst, limits, err)) {
         vm_instance_free(inst);
@@ -292,10 +364,6 @@ Instance *vm_instantiate_limited(Module *m, const Extern *imports, Exec *exec,
         }
     }
     return inst;
-no_memory:
-    err->kind = VM_NO_MEMORY;
-    snprintf(err->message, sizeof err->message, "out of memory");
-    return NULL;
 }
 
 void vm_instance_free(Instance *inst)
@@ -303,19 +371,14 @@ void vm_instance_free(Instance *inst)
     if (!inst)
         return;
     Module *m = inst->module;
-    if (inst->tables)
-        for (uint32_t i = 0; i < m->ntables; i++)
-            vm_table_free(inst->tables[i]);
-    if (inst->globals)
-        for (uint32_t i = 0; i < m->nglobals; i++)
-            vm_global_free(inst->globals[i]);
+    for (uint32_t i = 0; i < m->ntables; i++)
+        vm_table_free(inst->tables[i]);
+    for (uint32_t i = 0; i < m->nglobals; i++) {
+        GlobalInst *g = inst->globals[i];
+        if (i < m->nimported_globals || g != &inst->own_globals[i - m->nimported_globals])
+            vm_global_free(g);    /* (the others are part of this allocation) */
+    }
     vm_memory_free(inst->memory);
-    free(inst->funcs);
-    free(inst->own_funcs);
-    free(inst->tables);
-    free(inst->globals);
-    free(inst->elem_dropped);
-    free(inst->data_dropped);
     loader_release(m);
     free(inst);
 }

@@ -215,6 +215,14 @@ typedef struct ExecLimits {
 Exec *vm_exec_new(const ExecLimits *limits /* NULL for defaults */);
 void vm_exec_free(Exec *exec);
 
+/* The same in memory of the caller's, for one that keeps its Exec inside an allocation of
+ * its own (the scheduler: one malloc per spawn fewer). `mem` holds vm_exec_size() bytes,
+ * aligned for any type; vm_exec_init cannot fail. vm_exec_fini frees what the Exec
+ * allocated since (grown stacks, a trap record), not `mem`. */
+size_t vm_exec_size(void);
+Exec *vm_exec_init(void *mem, const ExecLimits *limits);
+void vm_exec_fini(Exec *exec);
+
 /* The slice (reductions per vm_run) used when vm_instantiate runs a start function on
  * this Exec; -1 (the default) for no limit. */
 void vm_exec_set_slice(Exec *exec, int64_t slice);

@@ -84,7 +84,8 @@ typedef struct HostFunction {
     FuncType type;
 } HostFunction;
 
-/* A module instance (spec 4.2.5). Arrays cover the whole index space, imports first. */
+/* A module instance (spec 4.2.5). Arrays cover the whole index space, imports first;
+ * they all lie in the Instance's own allocation, after it (instance.c, instance_alloc). */
 struct Instance {
     Module *module;
     const CompiledModule *code;
@@ -93,7 +94,9 @@ struct Instance {
     TableInst **tables;
     MemoryInst *memory;           /* memory 0 or an empty placeholder (size 0) */
     bool has_memory;
-    GlobalInst **globals;
+    GlobalInst **globals;         /* a defined global no other instance can import (it is
+                                     not exported) points into own_globals */
+    GlobalInst *own_globals;      /* one per defined global */
     bool *elem_dropped;
     bool *data_dropped;
 };
@@ -113,6 +116,12 @@ typedef enum ExecState {
     EXEC_TRAPPED,
 } ExecState;
 
+/* The stacks an Exec starts with, in its own allocation. They grow on demand up to the
+ * limits (exec_grow_stack, exec_grow_frames), but an idle process should cost little
+ * memory (issue 4's goal is under 16 KiB per idle process), and most never grow. */
+#define EXEC_FIRST_SLOTS 64
+#define EXEC_FIRST_FRAMES 8
+
 struct Exec {
     Slot *stack;                  /* value stack: frames of locals and operands */
     uint32_t stack_slots;
@@ -131,9 +140,7 @@ struct Exec {
     ExecState state;
 
     Function *entry;              /* the function vm_exec_call started */
-    Value results[16];            /* results of the entry function (up to 16, see vm_exec_call) */
-    Value *big_results;           /* when an entry returns more than 16 values */
-    uint32_t nresults;
+    uint32_t nresults;            /* its results are at the bottom of the stack (exec_finish) */
     uint64_t reductions;
     Trap *trap;                   /* allocated at the first trap: most Execs never trap, and
                                      a Trap with its backtrace is over 3 KiB */
@@ -141,10 +148,16 @@ struct Exec {
     bool host_exit;               /* the host call asked to exit (vm_exec_set_exit) */
     int host_exit_code;
     Instance *host_caller;        /* set during a host call */
-    Cell done_code[1];
+    Cell done_code[1];            /* where the entry frame returns to: H_DONE */
     int64_t slice;                /* budget per run when instantiate runs a start function */
     void *user;                   /* the embedder's word (vm_exec_set_user) */
-    struct VmTrace *trace;        /* set by vm_exec_set_trace: vm_run uses the traced loop */            /* where the entry frame returns to: H_DONE */
+    struct VmTrace *trace;        /* set by vm_exec_set_trace: vm_run uses the traced loop */
+
+    /* Last: vm_exec_init zeroes what is above, and the stack, but not the frame records,
+     * each written before it is read. Once a stack grows, it moves to the heap and its
+     * first array goes unused. */
+    Frame first_frames[EXEC_FIRST_FRAMES];
+    Slot first_stack[EXEC_FIRST_SLOTS];
 };
 
 /* exec.c */
