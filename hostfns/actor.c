@@ -55,6 +55,7 @@ static uint8_t *guest_bytes(Exec *e, uint32_t ptr, uint64_t len)
     MemoryInst *m = vm_exec_caller_memory(e);
     if (!m || (uint64_t)ptr + len > vm_memory_size(m))
         return NULL;
+    vm_exec_note_hot(e, vm_memory_data(m) + ptr);
     return vm_memory_data(m) + ptr;
 }
 

@@ -8,9 +8,9 @@
  * which is not a worker.
  *
  * What a snapshot may read, and why it is safe while the workers run:
- *   - the process table is walked under table_lock, so every Process seen is alive and
- *     keeps its instance, memory and Exec until the lock is released (process_exit
- *     leaves the table before it frees them);
+ *   - each process in the table is taken with a reference (process_all), so its Process
+ *     stays; it is read under its own lock and only if it is not `exiting`, which
+ *     process_exit sets under that lock before it frees the instance, memory and Exec;
  *   - state, and the mailbox count, are atomics (the count is the owner's, updated when
  *     it takes messages in or receives one: messages still in the lock-free inbox are
  *     not counted until the owner looks);
@@ -18,8 +18,8 @@
  *     running the process: read during a slice they are those of its last stop — a
  *     little stale, never torn (aligned 64-bit words), and the pc always points into
  *     code that outlives the process (vm_exec_where);
- *   - registered names are read under names_lock, after table_lock is released (the two
- *     are never held together here, so no lock order is added).
+ *   - registered names are read under names_lock, with no process's lock held (no lock
+ *     order is added).
  *
  * Read next: tools/top.c, which draws it.
  */
@@ -92,15 +92,19 @@ static int by_pid(const void *a, const void *b)
 bool sched_snapshot(Sched *s, SchedSnapshot *out)
 {
     memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&s->table_lock);
-    out->procs = calloc(s->table_n ? s->table_n : 1, sizeof *out->procs);
-    if (out->procs)
-        for (size_t b = 0; b < s->table_cap; b++)
-            for (Process *p = s->table[b]; p && out->nprocs < s->table_n; p = p->hash_next)
-                if (!p->host_notify)               /* not the embedder's mailbox */
-                    proc_info(p, &out->procs[out->nprocs++]);
-    pthread_mutex_unlock(&s->table_lock);
-    if (!out->procs)
+    size_t n;
+    Process **all = process_all(s, &n);
+    out->procs = calloc(n ? n : 1, sizeof *out->procs);
+    for (size_t i = 0; i < n; i++) {
+        Process *p = all[i];
+        pthread_mutex_lock(&p->lock);
+        if (out->procs && !p->exiting && !p->host_notify)   /* not the embedder's mailbox */
+            proc_info(p, &out->procs[out->nprocs++]);
+        pthread_mutex_unlock(&p->lock);
+        process_release(p);
+    }
+    free(all);
+    if (!all || !out->procs)
         return false;
     qsort(out->procs, out->nprocs, sizeof *out->procs, by_pid);
 

@@ -17,74 +17,210 @@
 #include "../loader/loader.h"
 #include "sched_internal.h"
 
-/* ---- The pid table: chained hashing under one mutex ------------------------------------ */
+/* ---- The pid table ----------------------------------------------------------------------
+ * Every send, link and monitor looks a pid up, so lookups take no lock: a process lives at
+ * table[pid & table_mask], and the table never moves (it is sized at sched_new for twice
+ * --max-processes, as calloc'd zero pages that are touched only as pids reach them). Pids
+ * still count up from 1 and are never reused: a new process takes the next pid whose slot
+ * is free (a CAS from NULL to RESERVED), skipping the few whose slot is still taken.
+ *
+ * A lookup may find a process that is ending on another thread and will be freed. So a
+ * Process's memory is never given back while the Sched lives (the pool below), and the
+ * lookup takes a reference only if the count is not already zero, then checks that the
+ * process still has that pid and still sits in its slot; otherwise it lets go. BEAM finds
+ * a process from its pid the same way, by an index in the pid. */
 
-static size_t bucket(const Sched *s, uint64_t pid)
+#define RESERVED ((Process *)1)   /* a slot whose pid is taken, its process not yet in */
+#define TABLE_MIN 1024
+#define TABLE_MAX ((uint64_t)1 << 26)   /* slots: 512 MiB of address space at most */
+
+bool process_table_init(Sched *s)
 {
-    return (size_t)((pid * 0x9E3779B97F4A7C15ull) >> 20) & (s->table_cap - 1);
+    uint64_t want = s->cfg.max_processes * 2, cap = TABLE_MIN;
+    while (cap < want && cap < TABLE_MAX)
+        cap *= 2;
+    if (s->cfg.max_processes > cap / 2)
+        s->cfg.max_processes = cap / 2;   /* a free slot is always near */
+    s->table = calloc(cap, sizeof *s->table);
+    s->table_mask = cap - 1;
+    pthread_mutex_init(&s->pool_lock, NULL);
+    return s->table != NULL;
 }
 
-static bool table_grow(Sched *s)
+/* The next free pid, its slot reserved. */
+static uint64_t table_reserve(Sched *s)
 {
-    size_t cap = s->table_cap ? s->table_cap * 2 : 1024;
-    Process **t = calloc(cap, sizeof *t);
-    if (!t)
-        return false;
-    Process **old = s->table;
-    size_t oldcap = s->table_cap;
-    s->table = t;
-    s->table_cap = cap;
-    for (size_t i = 0; i < oldcap; i++)
-        for (Process *p = old[i], *next; p; p = next) {
-            next = p->hash_next;
-            size_t b = bucket(s, p->pid);
-            p->hash_next = t[b];
-            t[b] = p;
-        }
-    free(old);
-    return true;
-}
-
-bool table_insert(Sched *s, Process *p)
-{
-    pthread_mutex_lock(&s->table_lock);
-    if ((s->table_n + 1) * 2 > s->table_cap && !table_grow(s)) {
-        pthread_mutex_unlock(&s->table_lock);
-        return false;
+    for (;;) {
+        uint64_t pid = atomic_fetch_add(&s->next_pid, 1);
+        Process *none = NULL;
+        if (atomic_compare_exchange_strong(&s->table[pid & s->table_mask], &none, RESERVED))
+            return pid;
     }
-    size_t b = bucket(s, p->pid);
-    p->hash_next = s->table[b];
-    s->table[b] = p;
-    s->table_n++;
-    pthread_mutex_unlock(&s->table_lock);
-    return true;
+}
+
+void table_insert(Sched *s, Process *p)
+{
+    /* Release: whoever finds p in the table sees it initialised. */
+    atomic_store_explicit(&s->table[p->pid & s->table_mask], p, memory_order_release);
 }
 
 void table_remove(Sched *s, uint64_t pid)
 {
-    pthread_mutex_lock(&s->table_lock);
-    for (Process **pp = &s->table[bucket(s, pid)]; *pp; pp = &(*pp)->hash_next)
-        if ((*pp)->pid == pid) {
-            *pp = (*pp)->hash_next;
-            s->table_n--;
-            break;
-        }
-    pthread_mutex_unlock(&s->table_lock);
+    atomic_store(&s->table[pid & s->table_mask], NULL);
+}
+
+/* Slots below this have been used: table walks stop there (a VM that ran one process
+ * does not read a table of two million slots when it is freed). */
+static uint64_t table_used(Sched *s)
+{
+    uint64_t n = atomic_load(&s->next_pid);
+    return n > s->table_mask ? s->table_mask + 1 : n;
 }
 
 Process *process_lookup(Sched *s, uint64_t pid)
 {
-    Process *found = NULL;
-    pthread_mutex_lock(&s->table_lock);
-    if (s->table_cap)
-        for (Process *p = s->table[bucket(s, pid)]; p; p = p->hash_next)
-            if (p->pid == pid) {
-                atomic_fetch_add(&p->refs, 1);
-                found = p;
+    _Atomic(Process *) *slot = &s->table[pid & s->table_mask];
+    Process *p = atomic_load_explicit(slot, memory_order_acquire);
+    if (!p || p == RESERVED)
+        return NULL;
+    int refs = atomic_load(&p->refs);
+    do
+        if (refs == 0)
+            return NULL;          /* being freed: it has left the table already */
+    while (!atomic_compare_exchange_weak(&p->refs, &refs, refs + 1));
+    if (atomic_load(&p->pid) != pid || atomic_load(slot) != p) {
+        process_release(p);       /* recycled for another pid, or it left meanwhile */
+        return NULL;
+    }
+    return p;
+}
+
+/* Each process in the table, with a reference (NULL-terminated array; free it and
+ * release each), for sched_snapshot. */
+Process **process_all(Sched *s, size_t *n)
+{
+    size_t cap = 64, k = 0;
+    Process **v = malloc(cap * sizeof *v);
+    for (uint64_t i = 0, used = table_used(s); v && i < used; i++) {
+        Process *p = atomic_load_explicit(&s->table[i], memory_order_acquire);
+        if (!p || p == RESERVED || !(p = process_lookup(s, atomic_load(&p->pid))))
+            continue;
+        if (k + 1 == cap) {
+            Process **nv = realloc(v, (cap *= 2) * sizeof *v);
+            if (!nv) {
+                process_release(p);
                 break;
             }
-    pthread_mutex_unlock(&s->table_lock);
-    return found;
+            v = nv;
+        }
+        v[k++] = p;
+    }
+    if (v)
+        v[k] = NULL;
+    *n = k;
+    return v;
+}
+
+/* ---- Process memory ---------------------------------------------------------------------
+ * A pool, never given back to malloc while the Sched lives (see the pid table). A worker
+ * keeps up to POOL_LOCAL freed Processes for its own next spawns, with no lock; past that
+ * it hands half to the shared pool, and takes a batch from there when it has none. When
+ * one worker spawns and another runs the children to their end, Processes thus flow back
+ * in batches, not one lock (or one malloc arena lock) per spawn. Every Process has room
+ * for an Exec after it (the host's mailbox process too, which does not use it). */
+
+#define POOL_LOCAL 64
+
+/* Where a spawned process's Exec lies in its allocation: after it, aligned for any type
+ * (vm_exec_init asks no more). */
+#define EXEC_OFFSET \
+    ((sizeof(Process) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t))
+
+static Worker *own_worker(Sched *s)
+{
+    Worker *w = sched_current_worker();
+    return w && w->sched == s ? w : NULL;
+}
+
+static Process *pool_get(Sched *s)
+{
+    Worker *w = own_worker(s);
+    if (w && !w->pool) {
+        pthread_mutex_lock(&s->pool_lock);
+        for (size_t k = 0; k < POOL_LOCAL / 2 && s->pool; k++) {
+            Process *p = s->pool;
+            s->pool = p->pool_next;
+            s->npool--;
+            p->pool_next = w->pool;
+            w->pool = p;
+            w->npool++;
+        }
+        pthread_mutex_unlock(&s->pool_lock);
+    }
+    Process *p = NULL;
+    if (w && w->pool) {
+        p = w->pool;
+        w->pool = p->pool_next;
+        w->npool--;
+    } else if (!w) {
+        pthread_mutex_lock(&s->pool_lock);
+        if ((p = s->pool)) {
+            s->pool = p->pool_next;
+            s->npool--;
+        }
+        pthread_mutex_unlock(&s->pool_lock);
+    }
+    if (!p && (p = malloc(EXEC_OFFSET + vm_exec_size()))) {
+        atomic_init(&p->pid, 0);
+        atomic_init(&p->refs, 0);
+    }
+    return p;
+}
+
+static void pool_put(Sched *s, Process *p)
+{
+    Worker *w = own_worker(s);
+    if (w && w->npool < POOL_LOCAL) {
+        p->pool_next = w->pool;
+        w->pool = p;
+        w->npool++;
+        return;
+    }
+    pthread_mutex_lock(&s->pool_lock);
+    p->pool_next = s->pool;
+    s->pool = p;
+    s->npool++;
+    for (; w && w->npool > POOL_LOCAL / 2; w->npool--) {
+        Process *q = w->pool;
+        w->pool = q->pool_next;
+        q->pool_next = s->pool;
+        s->pool = q;
+        s->npool++;
+    }
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
+static void free_list(Process *p)
+{
+    for (Process *next; p; p = next) {
+        next = p->pool_next;
+        free(p);
+    }
+}
+
+void process_table_free(Sched *s)
+{
+    /* Whatever is left is parked or queued: free it without running anything. */
+    for (uint64_t i = 0, used = s->table ? table_used(s) : 0; i < used; i++) {
+        Process *p = atomic_load(&s->table[i]);
+        if (p && p != RESERVED)
+            process_release(p);
+    }
+    free(s->table);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        free_list(s->workers[i].pool);
+    free_list(s->pool);
+    pthread_mutex_destroy(&s->pool_lock);
 }
 
 /* ---- Freeing --------------------------------------------------------------------------- */
@@ -119,7 +255,7 @@ void process_release(Process *p)
     free(p->watchers);
     free(p->watching);
     pthread_mutex_destroy(&p->lock);
-    free(p);
+    pool_put(p->sched, p);
 }
 
 /* ---- Small sets ---------------------------------------------------------------------------- */
@@ -387,22 +523,18 @@ static bool start_process(Sched *s, Process *p, const SpawnRequest *req, char *e
     return true;
 }
 
-/* Where a spawned process's Exec lies in its allocation: after it, aligned for any type
- * (vm_exec_init asks no more). */
-#define EXEC_OFFSET \
-    ((sizeof(Process) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t))
-
-/* A zeroed Process, with room for its Exec after it when `with_exec`: a spawn makes one
- * allocation for both (the host's process has no Exec). */
-static Process *process_alloc(Sched *s, bool with_exec)
+/* A Process from the pool with its pid (its slot reserved; table_insert fills it), all
+ * else zero, and room for its Exec after it: a spawn makes one allocation for both. */
+static Process *process_alloc(Sched *s)
 {
-    Process *p = malloc(with_exec ? EXEC_OFFSET + vm_exec_size() : sizeof(Process));
+    Process *p = pool_get(s);
     if (!p)
         return NULL;
-    memset(p, 0, sizeof *p);
+    /* Not pid and refs: a lookup may be looking at them (it sees refs 0 and backs off). */
+    memset((char *)p + offsetof(Process, sched), 0, sizeof *p - offsetof(Process, sched));
     p->sched = s;
-    p->pid = atomic_fetch_add(&s->next_pid, 1);
-    atomic_init(&p->refs, 1);
+    atomic_store(&p->pid, table_reserve(s));
+    atomic_store(&p->refs, 1);
     atomic_init(&p->state, PS_RUNNABLE);
     atomic_init(&p->kill_reason, -1);
     atomic_init(&p->wait_gen, 1);
@@ -414,7 +546,7 @@ static Process *process_alloc(Sched *s, bool with_exec)
 
 static Process *process_new(Sched *s, const SpawnRequest *req)
 {
-    Process *p = process_alloc(s, true);
+    Process *p = process_alloc(s);
     if (!p)
         return NULL;
     if (req->config)
@@ -494,14 +626,18 @@ uint64_t sched_spawn(Sched *s, const SpawnRequest *req, uint64_t *monitor_ref, c
     Process *p = process_new(s, req);
     if (!p || !p->exec) {
         snprintf(err, errlen, "out of memory");
-        if (p)
+        if (p) {
+            table_remove(s, p->pid);
             process_release(p);
+        }
         return 0;
     }
-    if (!start_process(s, p, req, err, errlen) || !table_insert(s, p)) {
+    if (!start_process(s, p, req, err, errlen)) {
+        table_remove(s, p->pid);  /* (its slot was only reserved) */
         process_release(p);
         return spawn_failed(s, req, monitor_ref);
     }
+    table_insert(s, p);
     link_and_monitor(s, p, req->parent, req->flags, monitor_ref);
     atomic_fetch_add(&s->n_spawned, 1);
     char by[32];
@@ -535,17 +671,14 @@ uint64_t sched_spawn(Sched *s, const SpawnRequest *req, uint64_t *monitor_ref, c
 
 Process *sched_host_process_new(Sched *s, void (*notify)(void *env), void *env)
 {
-    Process *p = process_alloc(s, false);
+    Process *p = process_alloc(s);
     if (!p)
         return NULL;
     atomic_store(&p->state, PS_RUNNING);   /* never queued, never run (sched_wake) */
     p->host_notify = notify;
     p->host_notify_env = env;
     p->trap_exit = true;          /* a linked process's death is a message to the host */
-    if (!table_insert(s, p)) {
-        process_release(p);
-        return NULL;
-    }
+    table_insert(s, p);
     return p;
 }
 

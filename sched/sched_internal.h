@@ -64,11 +64,15 @@ typedef struct Monitor {
 } Monitor;
 
 struct Process {
-    uint64_t pid;
-    Sched *sched;
-    struct Process *hash_next;    /* the process table's chain */
+    /* These two first: process_lookup reads them without a lock, and a recycled Process
+     * keeps them across reuse (process.c, "Process memory"). */
+    _Atomic uint64_t pid;
     atomic_int refs;              /* the pid table's, and each temporary lookup's */
+
+    Sched *sched;
+    struct Process *pool_next;    /* in a free pool */
     _Atomic int state;            /* ProcState; transitions by CAS (scheduler.c) */
+    const void *hot[VM_EXEC_HOT]; /* where it will touch first when woken (park, sched_wake) */
     _Atomic int32_t kill_reason;  /* -1, or the reason an exit signal asked it to die with */
 
     Module *module;
@@ -125,6 +129,8 @@ struct Process {
 };
 
 Process *process_lookup(Sched *s, uint64_t pid);   /* retained, or NULL */
+/* Every process in the table, each retained, in a NULL-terminated array to free. */
+Process **process_all(Sched *s, size_t *n);
 void process_release(Process *p);
 /* End p (on the worker that ran it): signal links and monitors, drop names, free it. */
 void process_exit(Process *p, int32_t reason);
@@ -199,6 +205,8 @@ typedef struct Worker {
     uint64_t rng;
     Process *running;             /* the process of the current slice (this thread only) */
     _Atomic uint64_t steals;      /* processes it took from others (relaxed: a counter) */
+    Process *pool;                /* freed Processes for this worker's next spawns */
+    size_t npool;
 } Worker;
 
 typedef struct ImportCache ImportCache;
@@ -238,11 +246,15 @@ struct Sched {
     Process **watched;            /* spawned from outside, kept for sched_wait */
     size_t nwatched, capwatched;
 
-    /* The process table: pid -> Process, open addressing. */
-    pthread_mutex_t table_lock;
-    Process **table;
-    size_t table_cap, table_n;
+    /* The process table: pid -> Process at table[pid & table_mask], no lock (process.c). */
+    _Atomic(Process *) *table;
+    uint64_t table_mask;
     _Atomic uint64_t next_pid;
+
+    /* Freed Processes for reuse (process.c), past each worker's own few. */
+    pthread_mutex_t pool_lock;
+    Process *pool;
+    size_t npool;
     _Atomic uint64_t next_ref;
 
     pthread_mutex_t names_lock;
@@ -287,7 +299,9 @@ const char *sched_who(char *buf, size_t len, const Process *p, const char *other
 /* The worker the calling thread is, or NULL (scheduler.c). */
 Worker *sched_current_worker(void);
 
-bool table_insert(Sched *s, Process *p);
+bool process_table_init(Sched *s);
+void process_table_free(Sched *s);   /* releases what is left, then the pool */
+void table_insert(Sched *s, Process *p);
 /* Free the import cache (process.c), at sched_free. */
 void process_cache_free(Sched *s);
 void table_remove(Sched *s, uint64_t pid);

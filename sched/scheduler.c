@@ -90,6 +90,22 @@ void sched_enqueue(Sched *s, Process *p)
     pthread_mutex_unlock(&s->idle_lock);
 }
 
+/* A woken process runs soon, often on this worker right after the waker's slice; its
+ * memory was last touched when it parked, maybe thousands of processes ago, and is likely
+ * out of the cache by now. Start loading what its first instructions will touch — the
+ * Process and its Exec, and what park() noted — while the waker finishes. */
+#define PROCESS_HOT_BYTES (sizeof(Process) + 384)   /* and its Exec's header after it */
+
+static void prefetch_process(const Process *p)
+{
+    const char *x = (const char *)p;
+    for (size_t i = 0; i < PROCESS_HOT_BYTES; i += 64)
+        __builtin_prefetch(x + i, 1);
+    for (int i = 0; i < VM_EXEC_HOT; i++)
+        if (p->hot[i])
+            __builtin_prefetch(p->hot[i], 1);
+}
+
 void sched_wake(Process *p)
 {
     if (p->host_notify) {         /* the host's mailbox is never queued: tell the host */
@@ -98,6 +114,7 @@ void sched_wake(Process *p)
     }
     int expected = PS_WAITING;
     if (atomic_compare_exchange_strong(&p->state, &expected, PS_RUNNABLE)) {
+        prefetch_process(p);
         Worker *w = current_worker;
         char by[32];
         SCHED_EVENT(p->sched, "wake pid %llu by %s", (unsigned long long)p->pid,
@@ -240,6 +257,7 @@ uint64_t sched_cpu_ns(Process *p)
 
 static void park(Process *p)
 {
+    vm_exec_hot(p->exec, p->hot);
     /* Once PS_WAITING is stored, a waker may queue it and another worker run it to its
      * end and free it while we still look at it: hold a reference until we are done. */
     atomic_fetch_add(&p->refs, 1);
@@ -517,13 +535,16 @@ Sched *sched_new(const SchedConfig *cfg)
     pthread_cond_init(&s->idle, &ca);
     pthread_cond_init(&s->exited, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&s->table_lock, NULL);
     pthread_mutex_init(&s->names_lock, NULL);
     atomic_init(&s->next_pid, 1);
     atomic_init(&s->next_ref, 1);
     timers_init(&s->timers);
     s->epfd = s->stopfd = -1;
     pthread_mutex_init(&s->io_lock, NULL);   /* the poller itself starts on first use */
+    if (!process_table_init(s)) {
+        sched_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -737,14 +758,9 @@ void sched_free(Sched *s)
         for (unsigned i = first_thread(s); i < s->nworkers; i++)
             pthread_join(s->workers[i].thread, NULL);
     io_stop(s);
-    /* Whatever is left is parked or queued: free it without running anything. */
-    for (size_t i = 0; i < s->table_cap; i++)
-        for (Process *p = s->table[i], *next; p; p = next) {
-            next = p->hash_next;
-            process_release(p);
-        }
     for (size_t i = 0; i < s->nwatched; i++)
         process_release(s->watched[i]);
+    process_table_free(s);
     for (unsigned i = 0; i < s->nworkers; i++)
         deque_destroy(&s->workers[i].deque);
     for (size_t i = 0; i < s->nnames; i++)
@@ -752,13 +768,11 @@ void sched_free(Sched *s)
     timers_destroy(&s->timers);
     process_cache_free(s);
     free(s->names);
-    free(s->table);
     free(s->global);
     free(s->watched);
     free(s->workers);
     pthread_mutex_destroy(&s->global_lock);
     pthread_mutex_destroy(&s->idle_lock);
-    pthread_mutex_destroy(&s->table_lock);
     pthread_mutex_destroy(&s->names_lock);
     pthread_mutex_destroy(&s->io_lock);
     pthread_cond_destroy(&s->idle);

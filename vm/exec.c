@@ -423,3 +423,22 @@ RunStatus vm_invoke(Exec *e, Function *f, const Value *args, uint32_t nargs, Val
     }
     return st;
 }
+
+void vm_exec_hot(const Exec *e, const void *hot[VM_EXEC_HOT])
+{
+    const Instance *inst = e->inst;
+    const MemoryInst *m = inst && inst->has_memory ? inst->memory : NULL;
+    const GlobalInst *sp = inst && inst->module->nglobals ? inst->globals[0] : NULL;
+    hot[0] = e->fp;
+    hot[1] = e->nframes ? &e->frames[e->nframes - 1] : NULL;
+    hot[2] = inst;
+    hot[3] = m;
+    hot[4] = m && sp && sp->type == VT_I32 && sp->mutable_ && sp->value.u32 < m->size
+           ? m->base + sp->value.u32 : NULL;
+    hot[5] = e->guest_hot;
+}
+
+void vm_exec_note_hot(Exec *e, const void *p)
+{
+    e->guest_hot = p;
+}

@@ -148,6 +148,7 @@ struct Exec {
     bool host_exit;               /* the host call asked to exit (vm_exec_set_exit) */
     int host_exit_code;
     Instance *host_caller;        /* set during a host call */
+    const void *guest_hot;        /* the guest memory the last host call read (vm_exec_hot) */
     Cell done_code[1];            /* where the entry frame returns to: H_DONE */
     int64_t slice;                /* budget per run when instantiate runs a start function */
     void *user;                   /* the embedder's word (vm_exec_set_user) */
