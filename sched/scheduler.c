@@ -350,6 +350,20 @@ static bool work_visible(Sched *s)
     return any;
 }
 
+/* Work for this worker: its own queue, the global queue, or another worker's queue
+ * holding more than the one process its owner will run next — stealing a lone process
+ * would only move it across cores (see sched_enqueue), and its owner runs it anyway. */
+static bool work_for(Worker *w)
+{
+    Sched *s = w->sched;
+    if (deque_size(&w->deque) > 0 || atomic_load_explicit(&s->nglobal_hint, memory_order_relaxed))
+        return true;
+    for (unsigned i = 0; i < s->nworkers; i++)
+        if (deque_size(&s->workers[i].deque) > 1)
+            return true;
+    return false;
+}
+
 /* Processes parked on something outside the VM (a descriptor, the embedder) may be woken
  * by it: while there are any, idle workers are not deadlocked. */
 static bool outside_waits(Sched *s)
@@ -373,13 +387,15 @@ static void timed_wait(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_
  * nothing is queued and no timer is pending, no process can ever run again: say so to
  * sched_wait (`deadlocked`). With a single worker (which is the caller of sched_wait)
  * return instead of sleeping forever. */
-static void idle_wait(Sched *s, Process *until, uint64_t wait_end)
+static void idle_wait(Worker *w, Process *until, uint64_t wait_end)
 {
+    Sched *s = w->sched;
     pthread_mutex_lock(&s->idle_lock);
     int sleeping = atomic_fetch_add(&s->nsleeping, 1) + 1;
     /* `until` (sched_wait's process, watched) may have ended on another worker: its
      * PS_EXITED is stored under idle_lock, followed by a broadcast on `idle`. */
-    if (!atomic_load(&s->stopping) && !work_visible(s) &&
+    if (!atomic_load(&s->stopping) && !work_for(w) &&
+        atomic_load(&s->timers.next_deadline) > now_ns() &&
         !(until && atomic_load(&until->state) == PS_EXITED)) {
         uint64_t deadline = atomic_load(&s->timers.next_deadline);
         if (deadline != UINT64_MAX) {
@@ -418,20 +434,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Work another worker would want to steal: its own queue, the global queue, or someone
- * else's queue holding more than the one process its owner will run next (stealing a lone
- * process would just move it across cores; see sched_enqueue). */
-static bool spin_sees_work(Worker *w)
-{
-    Sched *s = w->sched;
-    if (deque_size(&w->deque) > 0 || atomic_load_explicit(&s->nglobal_hint, memory_order_relaxed))
-        return true;
-    for (unsigned i = 0; i < s->nworkers; i++)
-        if (deque_size(&s->workers[i].deque) > 1)
-            return true;
-    return false;
-}
-
 static bool spin_for_work(Worker *w, Process *until, uint64_t wait_end)
 {
     Sched *s = w->sched;
@@ -441,7 +443,7 @@ static bool spin_for_work(Worker *w, Process *until, uint64_t wait_end)
     uint64_t end = now_ns() + SPIN_NS;
     bool found = false;
     for (unsigned i = 1; !atomic_load_explicit(&s->stopping, memory_order_relaxed); i++) {
-        if ((found = spin_sees_work(w)))
+        if ((found = work_for(w)))
             break;
         if (i % 64 == 0) {
             uint64_t t = now_ns();
@@ -480,7 +482,7 @@ static void worker_loop(Worker *w, Process *until, uint64_t wait_end)
         if (until && atomic_load(&s->deadlocked))
             break;
         if (!spin_for_work(w, until, wait_end))
-            idle_wait(s, until, wait_end);
+            idle_wait(w, until, wait_end);
     }
     current_worker = NULL;
 }
