@@ -9,13 +9,16 @@
  * one binary cost one decode, one validation and one compilation.
  *
  * A Module is allocated inside a ModuleBox that holds the reference count and the cache
- * link, so module.h stays free of bookkeeping. One mutex guards the cache list, every
- * reference count and Module.compiled; loads and releases are rare next to execution,
- * so a single lock is simple and cheap enough.
+ * link, so module.h stays free of bookkeeping. One mutex guards the cache list; the
+ * reference count is atomic, since every spawn takes a reference (its instance's) and
+ * every exit drops one, and a lock there would be shared by all of them. Why a release
+ * may drop the count to zero without the lock, although a lookup under the lock may be
+ * looking at the same module, is explained at lookup_locked.
  *
  * Read next: decode.c for what loading does, module.h for what it produces.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +28,8 @@
 
 typedef struct ModuleBox {
     Module module;              /* first, so a Module * is its ModuleBox * */
-    uint32_t refs;              /* guarded by cache_lock */
-    bool cached;                /* on the cache list */
+    atomic_uint refs;           /* holders of the module; the cache list is not one */
+    bool cached;                /* entered the cache list (set once, before it is shared) */
     struct ModuleBox *next;
 } ModuleBox;
 
@@ -86,8 +89,11 @@ void module_destroy(Module *m)
 {
     if (!m)
         return;
-    if (m->compiled && m->free_compiled)
-        m->free_compiled(m->compiled);
+    /* Relaxed: no reference is left, and loader_release's acq_rel ordered every holder's
+     * stores before this; the load is atomic only to match loader_set_compiled's store. */
+    void *compiled = __atomic_load_n(&m->compiled, __ATOMIC_RELAXED);
+    if (compiled && m->free_compiled)
+        m->free_compiled(compiled);
     module_free_contents(m);
     free(box_of(m));
 }
@@ -112,7 +118,7 @@ static Module *load(const uint8_t *bytes, size_t size, uint64_t hash, LoadError 
     if (!decode_module(m, &x, err) || !validate_module(m, &x, err))
         goto fail;
     decode_extras_free(&x);
-    box_of(m)->refs = 1;
+    atomic_init(&box_of(m)->refs, 1);
     return m;
 fail:
     decode_extras_free(&x);
@@ -126,6 +132,33 @@ Module *loader_load_uncached(const uint8_t *bytes, size_t size, LoadError *err)
     return load(bytes, size, XXH3_64bits(bytes, size), err ? err : &ignored);
 }
 
+/* Take a reference on b unless its count is already zero: false then.
+ *
+ * Why this is the only place a count may be seen at zero, and why that is safe. The cache
+ * list holds no reference, so a module's count can drop to zero while it is still on the
+ * list: loader_release decrements without the lock and only then takes the lock to unlink
+ * the module. Between the two, a lookup (under the lock) may find it. Reviving it there
+ * (0 -> 1) would give it two owners: the release that saw zero goes on to unlink and free
+ * it, and the new holder would use freed memory, or free it a second time on its own last
+ * release. So a lookup never revives: a count of zero means "being freed", the lookup
+ * passes over it as if it were gone, and a load decodes the bytes again if no other entry
+ * matches. Every other increment (loader_retain) is by a holder, so from at least one.
+ * Hence once a count reaches zero it stays there, and exactly one thread (the one whose
+ * decrement reached it) unlinks and frees. The box stays valid for a lookup that passes
+ * over it: it is unlinked under the lock before it is freed. */
+static bool retain_unless_dying(ModuleBox *b)
+{
+    /* Relaxed: under cache_lock, which orders this with the insertion that published the
+     * module; taking a reference publishes nothing. A failed exchange reloads n. */
+    unsigned n = atomic_load_explicit(&b->refs, memory_order_relaxed);
+    do {
+        if (n == 0)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&b->refs, &n, n + 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return true;
+}
+
 /* Under cache_lock: a cached module made from exactly these bytes, with one more
  * reference, or NULL. */
 static Module *lookup_locked(const uint8_t *bytes, size_t size, uint64_t hash)
@@ -133,10 +166,8 @@ static Module *lookup_locked(const uint8_t *bytes, size_t size, uint64_t hash)
     for (ModuleBox *b = cache_head; b; b = b->next) {
         Module *m = &b->module;
         if (m->hash == hash && m->size == size &&
-            (size == 0 || memcmp(m->bytes, bytes, size) == 0)) {
-            b->refs++;
+            (size == 0 || memcmp(m->bytes, bytes, size) == 0) && retain_unless_dying(b))
             return m;
-        }
     }
     return NULL;
 }
@@ -176,9 +207,9 @@ Module *loader_load(const uint8_t *bytes, size_t size, LoadError *err)
 
 void loader_retain(Module *m)
 {
-    pthread_mutex_lock(&cache_lock);
-    box_of(m)->refs++;
-    pthread_mutex_unlock(&cache_lock);
+    /* Relaxed: the caller holds a reference, so the count is at least 1 and cannot reach
+     * zero meanwhile; taking a reference publishes nothing. */
+    atomic_fetch_add_explicit(&box_of(m)->refs, 1, memory_order_relaxed);
 }
 
 void loader_release(Module *m)
@@ -186,27 +217,43 @@ void loader_release(Module *m)
     if (!m)
         return;
     ModuleBox *b = box_of(m);
-    pthread_mutex_lock(&cache_lock);
-    bool last = --b->refs == 0;
-    if (last && b->cached) {
+    /* Release: this holder's uses of the module happen before the last release, which
+     * frees it. Acquire: for the last one, pairs with the release of every earlier holder
+     * (acq_rel rather than a separate acquire fence: the same instruction on x86, and
+     * ThreadSanitizer, which runs the scheduler tests, does not understand fences). */
+    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    /* The count stays at zero from here on (retain_unless_dying), so this thread alone
+     * unlinks and frees the module. */
+    if (b->cached) {
+        pthread_mutex_lock(&cache_lock);
         ModuleBox **p = &cache_head;
         while (*p != b)
             p = &(*p)->next;
         *p = b->next;
+        pthread_mutex_unlock(&cache_lock);
     }
-    pthread_mutex_unlock(&cache_lock);
-    if (last)
-        module_destroy(m);
+    module_destroy(m);
+}
+
+void *loader_compiled(const Module *m)
+{
+    /* Acquire: pairs with the release store in loader_set_compiled, so the compiled code
+     * is seen as its compiler wrote it. */
+    return __atomic_load_n(&m->compiled, __ATOMIC_ACQUIRE);
 }
 
 void *loader_set_compiled(Module *m, void *compiled, void (*free_compiled)(void *))
 {
+    /* The lock orders two setters; free_compiled is read only by module_destroy, after
+     * the last reference is gone. Release: see loader_compiled. */
     pthread_mutex_lock(&cache_lock);
-    if (!m->compiled) {
-        m->compiled = compiled;
+    void *winner = __atomic_load_n(&m->compiled, __ATOMIC_RELAXED);
+    if (!winner) {
         m->free_compiled = free_compiled;
+        __atomic_store_n(&m->compiled, compiled, __ATOMIC_RELEASE);
+        winner = compiled;
     }
-    void *winner = m->compiled;
     pthread_mutex_unlock(&cache_lock);
     return winner;
 }

@@ -47,14 +47,20 @@ Module *loader_load(const uint8_t *bytes, size_t size, LoadError *err)
 Module *loader_load_uncached(const uint8_t *bytes, size_t size, LoadError *err)
     __attribute__((warn_unused_result));
 
-/* Take another reference / drop one. The last release frees the module. Thread-safe. */
+/* Take another reference / drop one. The last release frees the module. Thread-safe and
+ * lock-free, but for the last release of a cached module (which unlinks it). */
 void loader_retain(Module *m);
 void loader_release(Module *m);
+
+/* vm/'s compiled form of m, or NULL if none is attached yet. Lock-free: an acquire load,
+ * so the code it points to is seen complete. */
+void *loader_compiled(const Module *m);
 
 /* Attach vm/'s compiled form to m, once (Module.compiled is the one mutable field).
  * If m has none yet, stores `compiled` and `free_compiled` (called when the module is
  * freed) and returns `compiled`; otherwise returns the code already attached, and the
- * caller frees its own copy. Thread-safe: runs under the cache lock. */
+ * caller frees its own copy. Thread-safe: runs under the cache lock, and publishes with a
+ * release store for loader_compiled. */
 void *loader_set_compiled(Module *m, void *compiled, void (*free_compiled)(void *));
 
 /* Write "section 'code' at offset 0x1f: type mismatch" into buf. Returns buf. */

@@ -202,7 +202,8 @@ typedef struct Module {
     const char *name;         /* module name from the name section, or NULL */
 
     /* Opaque slot for vm/: the compiled code, built once per module (vm/compile.c).
-     * The only mutable field, set under the loader cache's lock. */
+     * The only mutable field: read with loader_compiled, set once with
+     * loader_set_compiled (both in cache.c). */
     void *compiled;
     void (*free_compiled)(void *);
 } Module;

@@ -481,12 +481,14 @@ static bool instantiate(Sched *s, Process *p, Process *parent, char *err, size_t
             free(ext);
             return false;
         }
-        if (!c)
-            cache_put(s, m, ext);
     }
+    /* The cache keeps only imports that matched (the resolver need not check types), so
+     * a spawn from it need not match them again: it is added to after an instantiation. */
     VmError verr;
-    InstanceLimits lim = { p->config.max_memory_pages };
+    InstanceLimits lim = { .max_memory_pages = p->config.max_memory_pages, .imports_match = !ext };
     p->inst = vm_instantiate_limited(m, ext ? ext : c->ext, p->exec, &lim, &verr);
+    if (p->inst && !c)
+        cache_put(s, m, ext);
     free(ext);
     if (!p->inst) {
         vm_instance_free(verr.partial);

@@ -1063,37 +1063,47 @@ static void free_compiled(void *p)
     free(cm);
 }
 
+/* Held only while a module is compiled for the first time, so that two instances
+ * created at once do not both compile it; an instance of a module already compiled
+ * takes no lock (every spawn is one). */
 static pthread_mutex_t compile_lock = PTHREAD_MUTEX_INITIALIZER;
 
-const CompiledModule *vm_compile_module(Module *m, char *err, size_t errlen)
+static CompiledModule *compile_all(Module *m, char *err, size_t errlen)
 {
-    pthread_mutex_lock(&compile_lock);
-    CompiledModule *cm = m->compiled;
-    if (cm) {
-        pthread_mutex_unlock(&compile_lock);
-        return cm;
-    }
-    cm = calloc(1, sizeof *cm);
+    CompiledModule *cm = calloc(1, sizeof *cm);
     uint32_t n = m->nfuncs - m->nimported_funcs;
     if (cm)
         cm->funcs = calloc(n ? n : 1, sizeof(CompiledFunc));
     if (!cm || !cm->funcs) {
         free(cm);
         snprintf(err, errlen, "out of memory");
-        pthread_mutex_unlock(&compile_lock);
         return NULL;
     }
     cm->first = m->nimported_funcs;
     for (uint32_t i = 0; i < n; i++) {
         if (!compile_func(m, cm->first + i, cm, &cm->funcs[i], err, errlen)) {
             free_compiled(cm);
-            pthread_mutex_unlock(&compile_lock);
             return NULL;
         }
         cm->nfuncs = i + 1;
     }
-    m->compiled = cm;
-    m->free_compiled = free_compiled;
+    return cm;
+}
+
+const CompiledModule *vm_compile_module(Module *m, char *err, size_t errlen)
+{
+    /* The common case: compiled already (loader_compiled is an acquire load, paired with
+     * the release in loader_set_compiled, so the code is seen complete). */
+    const CompiledModule *cm = loader_compiled(m);
+    if (cm)
+        return cm;
+    pthread_mutex_lock(&compile_lock);
+    cm = loader_compiled(m);      /* another thread may have compiled it while we waited */
+    if (!cm) {
+        CompiledModule *fresh = compile_all(m, err, errlen);
+        if (fresh && (cm = loader_set_compiled(m, fresh, free_compiled)) != fresh)
+            free_compiled(fresh);   /* someone attached code without us (not lvm itself) */
+    }
     pthread_mutex_unlock(&compile_lock);
     return cm;
 }

@@ -164,13 +164,20 @@ typedef struct VmError {
 Instance *vm_instantiate(Module *m, const Extern *imports, Exec *exec, VmError *err)
     __attribute__((warn_unused_result));
 
-/* Per-instance limits (a process's configuration, issue 4). */
+/* Per-instance limits (a process's configuration, issue 4), and what the caller knows. */
 typedef struct InstanceLimits {
     uint32_t max_memory_pages;   /* memory 0 may not grow past this (0: no limit but the
                                     module's own maximum): memory.grow past it traps
                                     with TRAP_OUT_OF_MEMORY, the process's limit being
                                     broken; a module whose minimum is above it fails to
                                     instantiate */
+    bool imports_match;          /* the caller vouches that `imports` (these very Externs)
+                                    matched m's imports before (spec 4.5.2), in an
+                                    instantiation of m that succeeded: they are bound
+                                    without checking again (a spawn's import cache,
+                                    sched/process.c). A match cannot be lost: function and
+                                    global types never change, and a table or memory
+                                    only grows, under a maximum that never changes */
 } InstanceLimits;
 
 /* vm_instantiate with limits (NULL: none). */
