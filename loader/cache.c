@@ -98,20 +98,26 @@ void module_destroy(Module *m)
     free(box_of(m));
 }
 
-/* Decode and validate; the caller has hashed the bytes already. */
-static Module *load(const uint8_t *bytes, size_t size, uint64_t hash, LoadError *err)
+/* Decode and validate; the caller has hashed the bytes already. With `owned` the module
+ * takes that buffer (which holds the bytes) instead of a copy, and frees it on failure. */
+static Module *load(const uint8_t *bytes, size_t size, uint64_t hash, uint8_t *owned,
+                    LoadError *err)
 {
     DecodeExtras x = { 0 };
     memset(err, 0, sizeof *err);
     Module *m = module_alloc();
-    if (!m || size > UINT32_MAX || !(m->bytes = malloc(size ? size : 1))) {
+    if (m && owned)
+        m->bytes = owned;
+    else if (!m)
+        free(owned);
+    if (!m || size > UINT32_MAX || (!owned && !(m->bytes = malloc(size ? size : 1)))) {
         if (size > UINT32_MAX)
             load_fail(err, LOAD_UNSUPPORTED, "header", 0, "module larger than 4 GiB");
         else
             load_fail(err, LOAD_NO_MEMORY, "header", 0, "out of memory");
         goto fail;
     }
-    if (size)
+    if (size && !owned)
         memcpy(m->bytes, bytes, size);
     m->size = size;
     m->hash = hash;
@@ -129,7 +135,7 @@ fail:
 Module *loader_load_uncached(const uint8_t *bytes, size_t size, LoadError *err)
 {
     LoadError ignored;
-    return load(bytes, size, XXH3_64bits(bytes, size), err ? err : &ignored);
+    return load(bytes, size, XXH3_64bits(bytes, size), NULL, err ? err : &ignored);
 }
 
 /* Take a reference on b unless its count is already zero: false then.
@@ -172,7 +178,7 @@ static Module *lookup_locked(const uint8_t *bytes, size_t size, uint64_t hash)
     return NULL;
 }
 
-Module *loader_load(const uint8_t *bytes, size_t size, LoadError *err)
+static Module *load_cached(const uint8_t *bytes, size_t size, uint8_t *owned, LoadError *err)
 {
     LoadError ignored;
     if (!err)
@@ -183,11 +189,12 @@ Module *loader_load(const uint8_t *bytes, size_t size, LoadError *err)
     pthread_mutex_unlock(&cache_lock);
     if (m) {
         memset(err, 0, sizeof *err);
+        free(owned);
         return m;
     }
     /* Decode without holding the lock: another thread may load other bytes meanwhile.
      * If it loaded these same bytes, keep its module and drop ours. */
-    Module *fresh = load(bytes, size, hash, err);
+    Module *fresh = load(bytes, size, hash, owned, err);
     if (!fresh)
         return NULL;
     pthread_mutex_lock(&cache_lock);
@@ -203,6 +210,16 @@ Module *loader_load(const uint8_t *bytes, size_t size, LoadError *err)
         return m;
     }
     return fresh;
+}
+
+Module *loader_load(const uint8_t *bytes, size_t size, LoadError *err)
+{
+    return load_cached(bytes, size, NULL, err);
+}
+
+Module *loader_load_owned(uint8_t *bytes, size_t size, LoadError *err)
+{
+    return load_cached(bytes, size, bytes, err);
 }
 
 void loader_retain(Module *m)

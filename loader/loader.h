@@ -43,7 +43,13 @@ typedef struct LoadError {
 Module *loader_load(const uint8_t *bytes, size_t size, LoadError *err)
     __attribute__((warn_unused_result));
 
-/* Same, bypassing the cache (for tests and tools). */
+/* loader_load taking `bytes`, a malloc'd buffer, in every case: the module keeps it
+ * rather than a copy (or it is freed). For bytes read from a file there is then one copy
+ * of them in memory, not two at the peak. */
+Module *loader_load_owned(uint8_t *bytes, size_t size, LoadError *err)
+    __attribute__((warn_unused_result));
+
+/* Same as loader_load, bypassing the cache (for tests and tools). */
 Module *loader_load_uncached(const uint8_t *bytes, size_t size, LoadError *err)
     __attribute__((warn_unused_result));
 

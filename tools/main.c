@@ -432,8 +432,7 @@ static Module *load(const char *path)
         return NULL;
     }
     LoadError err;
-    Module *m = loader_load(buf, n, &err);
-    free(buf);
+    Module *m = loader_load_owned(buf, n, &err);
     if (!m) {
         char msg[256];
         fprintf(stderr, "lvm: %s: %s\n", path, loader_error_format(&err, msg, sizeof msg));
