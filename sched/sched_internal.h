@@ -205,6 +205,7 @@ typedef struct Worker {
     uint64_t rng;
     Process *running;             /* the process of the current slice (this thread only) */
     _Atomic uint64_t steals;      /* processes it took from others (relaxed: a counter) */
+    unsigned looks;               /* find_work calls, for balance() */
     Process *pool;                /* freed Processes for this worker's next spawns */
     size_t npool;
 } Worker;

@@ -151,25 +151,60 @@ static uint64_t next_random(Worker *w)
     return w->rng;
 }
 
+static Process *steal_from(Worker *w, Worker *v)
+{
+    Process *p = deque_steal(&v->deque);
+    if (p) {
+        atomic_fetch_add(&w->sched->n_steals, 1);
+        atomic_fetch_add_explicit(&w->steals, 1, memory_order_relaxed);
+        SCHED_EVENT(w->sched, "steal pid %llu by worker %u from worker %u",
+                    (unsigned long long)p->pid, w->index, v->index);
+    }
+    return p;
+}
+
+/* Work stealing alone never moves work from one busy worker to another: eight spinning
+ * processes spawned on one worker stay seven to one, and a process woken on the crowded
+ * worker waits seven slices where its neighbour's would wait one. So every BALANCE_EVERY
+ * looks, a worker with work of its own still compares queues, and takes the oldest
+ * process of one that is two or more longer than its own; the queues even out in a few
+ * rounds, as BEAM's periodic run-queue balancing does. Two lone processes (ping-pong) are
+ * never moved by it. */
+#define BALANCE_EVERY 8
+
+static Process *balance(Worker *w)
+{
+    Sched *s = w->sched;
+    if (s->nworkers == 1 || ++w->looks % BALANCE_EVERY)
+        return NULL;
+    size_t most = deque_size(&w->deque) + 1;
+    Worker *longest = NULL;
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        size_t n = deque_size(&s->workers[i].deque);
+        if (&s->workers[i] != w && n > most) {
+            most = n;
+            longest = &s->workers[i];
+        }
+    }
+    return longest ? steal_from(w, longest) : NULL;
+}
+
 static Process *find_work(Worker *w)
 {
     Sched *s = w->sched;
     Process *p;
+    if ((p = balance(w)))
+        return p;
     while (deque_size(&w->deque))
         if ((p = deque_steal(&w->deque)))
             return p;
-    if ((p = take_global(s)))
+    if (atomic_load_explicit(&s->nglobal_hint, memory_order_relaxed) && (p = take_global(s)))
         return p;
     unsigned start = (unsigned)(next_random(w) % s->nworkers);
     for (unsigned i = 0; i < s->nworkers; i++) {
         Worker *v = &s->workers[(start + i) % s->nworkers];
-        if (v != w && deque_size(&v->deque) && (p = deque_steal(&v->deque))) {
-            atomic_fetch_add(&s->n_steals, 1);
-            atomic_fetch_add_explicit(&w->steals, 1, memory_order_relaxed);
-            SCHED_EVENT(s, "steal pid %llu by worker %u from worker %u",
-                        (unsigned long long)p->pid, w->index, v->index);
+        if (v != w && deque_size(&v->deque) && (p = steal_from(w, v)))
             return p;
-        }
     }
     return NULL;
 }
