@@ -30,20 +30,22 @@ typedef union Slot {
     double f64;
 } Slot;
 
-/* A linear memory (spec 4.2.8). Reserved up front (PROT_NONE) to `reserved` bytes and
- * committed page by page as it grows; if it must grow past the reservation it is moved
- * with mremap, so `base` can change on memory.grow — the interpreter reloads it after
- * every grow and every call (DESIGN decision 4). */
+/* A linear memory (spec 4.2.8). A small one lives in a slot of memory.c's slab, readable
+ * and writable throughout; a larger one has a mapping of its own, reserved up front
+ * (PROT_NONE) to `reserved` bytes and made accessible as it grows. Growing past the slot
+ * or the reservation moves the memory, so `base` can change on memory.grow — the
+ * interpreter reloads it after every grow and every call (DESIGN decision 4). */
 struct MemoryInst {
     uint8_t *base;
     uint64_t size;          /* bytes, a multiple of 64 KiB */
     uint32_t max_pages;     /* the declared maximum, or 65536 */
     uint32_t limit_pages;   /* the owner's limit (a process's configuration): growing past
                                it traps with "out of memory"; 0 = none */
-    bool has_max;
-    size_t reserved;        /* bytes of address space reserved at base */
+    size_t reserved;        /* bytes of address space at base: the slot or the reservation */
     size_t rw;              /* bytes from base that are readable and writable (>= size) */
+    struct SlabSlot *slot;  /* its slot in the slab, or NULL: a mapping of its own */
     atomic_int refs;        /* shared by importers */
+    bool has_max;           /* (last: the struct stays at 56 bytes, one per process) */
 };
 
 /* A table (spec 4.2.7): references in Value form (0 = null). */

@@ -3,8 +3,9 @@
  * reach. Resumable slices (same result at any budget, resumed on another thread),
  * reduction counting, call-stack exhaustion as a trap, backtraces with names, host
  * functions (results, traps, blocking and restarting, reading guest memory), memory
- * growth past the initial reservation, instances sharing one compiled module,
- * multi-value results across yields, and checking an entry call's arguments.
+ * growth past the initial reservation, memories reused zeroed, instances sharing one
+ * compiled module, multi-value results across yields, and checking an entry call's
+ * arguments.
  *
  * Each module is written out byte by byte, one line per section or function body, under
  * a comment giving the .wat it encodes (the bytes are what wat2wasm makes of that text;
@@ -943,6 +944,64 @@ START_TEST(memory_grow_respects_maximum)
 }
 END_TEST
 
+/* Small memories live in slots of a slab, each zeroed where its last owner wrote and then
+ * given to the next memory of its size. Enough of them are written all over here that the
+ * freed slots hold more than the slab keeps resident, so it gives pages back too. */
+START_TEST(memory_reused_reads_as_zero)
+{
+    enum { N = 1500 };
+    MemoryInst **mems = malloc(N * sizeof *mems);
+    ck_assert_ptr_nonnull(mems);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+            mems[i] = vm_memory_new(1, 1, true);
+            ck_assert_ptr_nonnull(mems[i]);
+            ck_assert_uint_eq(vm_memory_size(mems[i]), PAGE);
+            uint8_t *d = vm_memory_data(mems[i]);
+            for (uint32_t at = 0; at < PAGE; at += 512)
+                ck_assert_msg(d[at] == 0 && d[at + 511] == 0, "round %d memory %d byte %u",
+                              round, i, at);
+            memset(d, 0xA5, PAGE);
+        }
+        for (int i = round % 2; i < N; i += 2)      /* every other one first: the slots */
+            vm_memory_free(mems[i]);                /* given back are not all adjacent */
+        for (int i = 1 - round % 2; i < N; i += 2)
+            vm_memory_free(mems[i]);
+    }
+    free(mems);
+}
+END_TEST
+
+/* Memories made and freed on two threads at once: each must start zeroed. */
+static void *churn_memories(void *arg)
+{
+    uint8_t mark = (uint8_t)(uintptr_t)arg;
+    for (int i = 0; i < 3000; i++) {
+        MemoryInst *m = vm_memory_new(2, 2, true);
+        if (!m)
+            return "no memory";
+        uint8_t *d = vm_memory_data(m);
+        if (d[0] || d[PAGE + 100] || d[2 * PAGE - 1])
+            return "a new memory is not zero";
+        d[0] = d[PAGE + 100] = d[2 * PAGE - 1] = mark;
+        vm_memory_free(m);
+    }
+    return NULL;
+}
+
+START_TEST(memories_made_on_two_threads)
+{
+    pthread_t th[2];
+    for (uintptr_t i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, churn_memories, (void *)(i + 1)), 0);
+    for (int i = 0; i < 2; i++) {
+        void *err;
+        ck_assert_int_eq(pthread_join(th[i], &err), 0);
+        ck_assert_msg(err == NULL, "%s", (const char *)err);
+    }
+}
+END_TEST
+
 /* ---- 8. many instances share one compiled module ---------------------------------------- */
 
 START_TEST(instances_share_module_not_state)
@@ -1100,6 +1159,8 @@ Suite *vm_suite(void)
     tcase_add_test(t, memory_grows_and_keeps_data);
     tcase_add_test(t, memory_grows_while_yielding);
     tcase_add_test(t, memory_grow_respects_maximum);
+    tcase_add_test(t, memory_reused_reads_as_zero);
+    tcase_add_test(t, memories_made_on_two_threads);
     tcase_add_test(t, instances_share_module_not_state);
     suite_add_tcase(s, t);
     return s;
