@@ -436,6 +436,8 @@ void vm_exec_hot(const Exec *e, const void *hot[VM_EXEC_HOT])
     hot[4] = m && sp && sp->type == VT_I32 && sp->mutable_ && sp->value.u32 < m->size
            ? m->base + sp->value.u32 : NULL;
     hot[5] = e->guest_hot;
+    hot[6] = e->fp ? (const char *)e->fp + 64 : NULL;
+    hot[7] = e->nframes ? e->frames[e->nframes - 1].fp : NULL;
 }
 
 void vm_exec_note_hot(Exec *e, const void *p)

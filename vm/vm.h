@@ -226,12 +226,13 @@ void vm_exec_free(Exec *exec);
  * its own (the scheduler: one malloc per spawn fewer). `mem` holds vm_exec_size() bytes,
  * aligned for any type; vm_exec_init cannot fail. vm_exec_fini frees what the Exec
  * allocated since (grown stacks, a trap record), not `mem`. */
-/* Where a suspended Exec resumes touching memory first: its frame, its last call record,
- * its instance, its memory's header, the guest's shadow stack (global 0, when it is a
+/* Where a suspended Exec resumes touching memory first: its frame (two lines), its last
+ * call record and the caller's frame it returns to, its instance, its memory's header,
+ * the guest's shadow stack (global 0, when it is a
  * mutable i32 inside memory: what C compilers put there) and the guest memory its last
  * host call read (VM_EXEC_HOT pointers, some NULL). A scheduler prefetches them when it
  * wakes the process. */
-#define VM_EXEC_HOT 6
+#define VM_EXEC_HOT 8
 void vm_exec_hot(const Exec *e, const void *hot[VM_EXEC_HOT]);
 /* A host function notes the guest memory it reads (a blocked call reads it again). */
 void vm_exec_note_hot(Exec *e, const void *p);
