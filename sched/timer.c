@@ -89,11 +89,12 @@ uint64_t timers_add(TimerHeap *h, uint64_t deadline_ns, uint64_t pid, uint64_t g
         h->items = items;
         h->cap = cap;
     }
+    uint64_t id = t->id;          /* once unlocked, another worker may fire and free t */
     h->items[h->n++] = t;
     sift_up(h, h->n - 1);
     publish_next(h);
     pthread_mutex_unlock(&h->lock);
-    return t->id;
+    return id;
 }
 
 /* A linear search: cancellation is rare next to firing (a heap with an index would make it
