@@ -200,7 +200,7 @@ test: deps
 	$(MAKE) BUILD=build/switch DISPATCH=switch spec regress test-docs
 	$(BUILD)/spec-runner --budget 1 --expected tests/spec/expected-failures.txt $(SPEC_JSON)
 	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test-unit spec regress test-wasi test-actors test-docs
-	$(MAKE) BUILD=build/tsan TSAN=1 OPT=-O1 test-actors
+	$(MAKE) BUILD=build/tsan TSAN=1 OPT=-O1 test-unit test-actors
 	@echo "make test: all passed"
 
 bench: deps all

@@ -488,6 +488,45 @@ START_TEST(cache_is_thread_safe)
 }
 END_TEST
 
+/* Threads that each load, retain, release and drop the same bytes, so that the count
+ * reaches zero while other threads look the module up: a lookup must never revive a module
+ * that is being freed (cache.c, retain_unless_dying), and a compiled pointer once published
+ * is the one every thread reads. Under ASan a use-after-free here would show. */
+static void *load_release_churn(void *arg)
+{
+    static int code;              /* stands for compiled code: only its address matters */
+    LoadError err;
+    for (int i = 0; i < 20000; i++) {
+        Module *m = loader_load(cache_module, sizeof cache_module, &err);
+        if (!m)
+            return "load failed";
+        if (i & 1) {
+            loader_retain(m);
+            loader_release(m);
+        }
+        if (i % 7 == 0)
+            (void)loader_set_compiled(m, &code, NULL);
+        const void *c = loader_compiled(m);
+        loader_release(m);
+        if (c && c != &code)
+            return "another compiled pointer";
+    }
+    return NULL;
+}
+
+START_TEST(cache_release_races_lookup)
+{
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, load_release_churn, NULL);
+    for (int i = 0; i < 4; i++) {
+        void *why;
+        pthread_join(th[i], &why);
+        ck_assert_msg(why == NULL, "%s", (const char *)why);
+    }
+}
+END_TEST
+
 START_TEST(error_format)
 {
     LoadError err;
@@ -540,6 +579,7 @@ Suite *loader_suite(void)
     t = tcase_create("cache");
     tcase_add_test(t, cache_shares_and_counts);
     tcase_add_test(t, cache_is_thread_safe);
+    tcase_add_test(t, cache_release_races_lookup);
     tcase_add_test(t, error_format);
     suite_add_tcase(s, t);
     return s;
