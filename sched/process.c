@@ -142,32 +142,45 @@ static Worker *own_worker(Sched *s)
     return w && w->sched == s ? w : NULL;
 }
 
+static void list_push(ProcList *l, Process *p)
+{
+    p->pool_next = l->head;
+    l->head = p;
+    l->n++;
+}
+
+static Process *list_pop(ProcList *l)
+{
+    Process *p = l->head;
+    if (p) {
+        l->head = p->pool_next;
+        l->n--;
+    }
+    return p;
+}
+
+/* Move up to k processes from `from` to `to`. */
+static void list_move(ProcList *from, ProcList *to, size_t k)
+{
+    Process *p;
+    while (k-- > 0 && (p = list_pop(from)))
+        list_push(to, p);
+}
+
 static Process *pool_get(Sched *s)
 {
     Worker *w = own_worker(s);
-    if (w && !w->pool) {
+    Process *p;
+    if (w && !w->pool.n) {
         pthread_mutex_lock(&s->pool_lock);
-        for (size_t k = 0; k < POOL_LOCAL / 2 && s->pool; k++) {
-            Process *p = s->pool;
-            s->pool = p->pool_next;
-            s->npool--;
-            p->pool_next = w->pool;
-            w->pool = p;
-            w->npool++;
-        }
+        list_move(&s->pool, &w->pool, POOL_LOCAL / 2);
         pthread_mutex_unlock(&s->pool_lock);
     }
-    Process *p = NULL;
-    if (w && w->pool) {
-        p = w->pool;
-        w->pool = p->pool_next;
-        w->npool--;
-    } else if (!w) {
+    if (w) {
+        p = list_pop(&w->pool);
+    } else {
         pthread_mutex_lock(&s->pool_lock);
-        if ((p = s->pool)) {
-            s->pool = p->pool_next;
-            s->npool--;
-        }
+        p = list_pop(&s->pool);
         pthread_mutex_unlock(&s->pool_lock);
     }
     if (!p && (p = malloc(EXEC_OFFSET + vm_exec_size()))) {
@@ -180,32 +193,21 @@ static Process *pool_get(Sched *s)
 static void pool_put(Sched *s, Process *p)
 {
     Worker *w = own_worker(s);
-    if (w && w->npool < POOL_LOCAL) {
-        p->pool_next = w->pool;
-        w->pool = p;
-        w->npool++;
+    if (w && w->pool.n < POOL_LOCAL) {
+        list_push(&w->pool, p);
         return;
     }
     pthread_mutex_lock(&s->pool_lock);
-    p->pool_next = s->pool;
-    s->pool = p;
-    s->npool++;
-    for (; w && w->npool > POOL_LOCAL / 2; w->npool--) {
-        Process *q = w->pool;
-        w->pool = q->pool_next;
-        q->pool_next = s->pool;
-        s->pool = q;
-        s->npool++;
-    }
+    list_push(&s->pool, p);
+    if (w)                        /* keep half: the next spawns here take from it */
+        list_move(&w->pool, &s->pool, w->pool.n - POOL_LOCAL / 2);
     pthread_mutex_unlock(&s->pool_lock);
 }
 
-static void free_list(Process *p)
+static void free_list(ProcList *l)
 {
-    for (Process *next; p; p = next) {
-        next = p->pool_next;
+    for (Process *p; (p = list_pop(l));)
         free(p);
-    }
 }
 
 void process_table_free(Sched *s)
@@ -218,8 +220,8 @@ void process_table_free(Sched *s)
     }
     free(s->table);
     for (unsigned i = 0; i < s->nworkers; i++)
-        free_list(s->workers[i].pool);
-    free_list(s->pool);
+        free_list(&s->workers[i].pool);
+    free_list(&s->pool);
     pthread_mutex_destroy(&s->pool_lock);
 }
 

@@ -197,6 +197,12 @@ uint64_t now_ns(void);            /* CLOCK_MONOTONIC */
 
 /* ---- The scheduler ------------------------------------------------------------------------ */
 
+/* Freed Processes, linked through pool_next (process.c). */
+typedef struct ProcList {
+    Process *head;
+    size_t n;
+} ProcList;
+
 typedef struct Worker {
     Sched *sched;
     unsigned index;
@@ -206,8 +212,7 @@ typedef struct Worker {
     Process *running;             /* the process of the current slice (this thread only) */
     _Atomic uint64_t steals;      /* processes it took from others (relaxed: a counter) */
     unsigned looks;               /* find_work calls, for balance() */
-    Process *pool;                /* freed Processes for this worker's next spawns */
-    size_t npool;
+    ProcList pool;                /* freed Processes for this worker's next spawns */
 } Worker;
 
 typedef struct ImportCache ImportCache;
@@ -254,8 +259,7 @@ struct Sched {
 
     /* Freed Processes for reuse (process.c), past each worker's own few. */
     pthread_mutex_t pool_lock;
-    Process *pool;
-    size_t npool;
+    ProcList pool;
     _Atomic uint64_t next_ref;
 
     pthread_mutex_t names_lock;

@@ -21,6 +21,7 @@
 #define _GNU_SOURCE           /* sched_getaffinity, CPU_COUNT */
 #include <errno.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,7 +283,6 @@ uint64_t sched_cpu_ns(Process *p)
      * real cost for message-heavy processes that never ask. */
     if (!p->track_cpu) {
         p->track_cpu = true;
-        if (p->track_cpu)
         p->slice_cpu_start = thread_cpu_ns();
     }
     /* Called by the process's own host functions, so it is mid-slice on this thread. */
@@ -608,16 +608,28 @@ void sched_start(Sched *s)
     start_threads(s);
 }
 
+/* Under idle_lock: the index of watched process `pid` in s->watched, or -1. */
+static ptrdiff_t watched_index(Sched *s, uint64_t pid)
+{
+    for (size_t i = 0; i < s->nwatched; i++)
+        if (s->watched[i]->pid == pid)
+            return (ptrdiff_t)i;
+    return -1;
+}
+
+/* Under idle_lock: forget watched process i; its reference passes to the caller. */
+static Process *unwatch(Sched *s, ptrdiff_t i)
+{
+    Process *p = s->watched[i];
+    s->watched[i] = s->watched[--s->nwatched];
+    return p;
+}
+
 static Process *take_watched(Sched *s, uint64_t pid)
 {
-    Process *p = NULL;
     pthread_mutex_lock(&s->idle_lock);
-    for (size_t i = 0; i < s->nwatched; i++)
-        if (s->watched[i]->pid == pid) {
-            p = s->watched[i];
-            s->watched[i] = s->watched[--s->nwatched];
-            break;
-        }
+    ptrdiff_t i = watched_index(s, pid);
+    Process *p = i >= 0 ? unwatch(s, i) : NULL;
     pthread_mutex_unlock(&s->idle_lock);
     return p;
 }
@@ -641,14 +653,11 @@ static void collect_exit(Process *p, ExitInfo *out)
 /* The watched process `pid` with one more reference (NULL if it is not watched). */
 static Process *find_watched(Sched *s, uint64_t pid)
 {
-    Process *p = NULL;
     pthread_mutex_lock(&s->idle_lock);
-    for (size_t i = 0; i < s->nwatched; i++)
-        if (s->watched[i]->pid == pid) {
-            p = s->watched[i];
-            atomic_fetch_add(&p->refs, 1);
-            break;
-        }
+    ptrdiff_t i = watched_index(s, pid);
+    Process *p = i >= 0 ? s->watched[i] : NULL;
+    if (p)
+        atomic_fetch_add(&p->refs, 1);
     pthread_mutex_unlock(&s->idle_lock);
     return p;
 }
@@ -697,15 +706,10 @@ bool sched_poll_exit(Sched *s, uint64_t pid, ExitInfo *out)
     Process *p = NULL;
     bool exited = true;
     pthread_mutex_lock(&s->idle_lock);
-    for (size_t i = 0; i < s->nwatched; i++)
-        if (s->watched[i]->pid == pid) {
-            /* process_exit stores PS_EXITED under idle_lock: no half-exited process here */
-            if ((exited = atomic_load(&s->watched[i]->state) == PS_EXITED)) {
-                p = s->watched[i];
-                s->watched[i] = s->watched[--s->nwatched];
-            }
-            break;
-        }
+    ptrdiff_t i = watched_index(s, pid);
+    /* process_exit stores PS_EXITED under idle_lock: no half-exited process here */
+    if (i >= 0 && (exited = atomic_load(&s->watched[i]->state) == PS_EXITED))
+        p = unwatch(s, i);
     pthread_mutex_unlock(&s->idle_lock);
     if (p)
         collect_exit(p, out);
@@ -750,14 +754,7 @@ void sched_idle_sleep(Sched *s, uint64_t until_ns)
     atomic_fetch_add(&s->nsleeping, 1);   /* before looking: notify_idle signals from now */
     if (!atomic_load(&s->stopping) && !work_visible(s)) {
         uint64_t deadline = atomic_load(&s->timers.next_deadline);
-        if (until_ns < deadline)
-            deadline = until_ns;
-        if (deadline != UINT64_MAX) {
-            struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
-            pthread_cond_timedwait(&s->idle, &s->idle_lock, &ts);
-        } else {
-            pthread_cond_wait(&s->idle, &s->idle_lock);
-        }
+        timed_wait(&s->idle, &s->idle_lock, until_ns < deadline ? until_ns : deadline);
     }
     atomic_fetch_sub(&s->nsleeping, 1);
     pthread_mutex_unlock(&s->idle_lock);
