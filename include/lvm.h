@@ -315,7 +315,7 @@ typedef struct lvm_exit {
  * host function. */
 LVM_API bool lvm_wait(lvm_vm *vm, uint64_t pid, lvm_exit *out);
 
-/* lvm_wait for at most timeout_ms milliseconds (-1: no limit, as lvm_wait). False with
+/* lvm_wait for at most timeout_ms milliseconds (negative: no limit, as lvm_wait). False with
  * out->reason LVM_EXIT_TIMEOUT if pid is still running then; it can be waited for again.
  * With one thread, runs the scheduler on the calling thread meanwhile. */
 LVM_API bool lvm_wait_timeout(lvm_vm *vm, uint64_t pid, int64_t timeout_ms, lvm_exit *out);

@@ -366,6 +366,13 @@ static void test_refused_at_instantiation(void)
               "wait_timeout after the kill: %d %s", ex.reason, ex.message);
         CHECK(lvm_wait_timeout(tvm, spin, 10, &ex) && ex.reason == LVM_EXIT_NOPROC,
               "wait_timeout twice: %d", ex.reason);
+        /* Garbage: a pid nobody spawned, a timeout that would overflow the clock. */
+        CHECK(lvm_wait_timeout(tvm, 987654321, 10, &ex) && ex.reason == LVM_EXIT_NOPROC,
+              "wait_timeout on an unknown pid: %d", ex.reason);
+        uint64_t again = lvm_spawn(tvm, m, "spin", NULL, 0, NULL, &err);
+        CHECK(again && lvm_kill(tvm, again, LVM_EXIT_KILLED) &&
+              lvm_wait_timeout(tvm, again, INT64_MAX, &ex) && ex.reason == LVM_EXIT_KILLED,
+              "wait_timeout with INT64_MAX ms: %d %s", ex.reason, ex.message);
         lvm_vm_free(tvm);
     }
     lvm_module_free(m);
