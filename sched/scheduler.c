@@ -94,14 +94,17 @@ void sched_enqueue(Sched *s, Process *p)
 /* A woken process runs soon, often on this worker right after the waker's slice; its
  * memory was last touched when it parked, maybe thousands of processes ago, and is likely
  * out of the cache by now. Start loading what its first instructions will touch — the
- * Process and its Exec, and what park() noted — while the waker finishes. */
-#define PROCESS_HOT_BYTES (sizeof(Process) + 384)   /* and its Exec's header after it */
-
+ * hot lines of its Process and its Exec, and what park() noted — while the waker
+ * finishes. Only those: a core has a dozen or so line-fill buffers, and prefetches past
+ * them stall the waker (they were 24 when the whole Process was prefetched). */
 static void prefetch_process(const Process *p)
 {
     const char *x = (const char *)p;
-    for (size_t i = 0; i < PROCESS_HOT_BYTES; i += 64)
+    for (size_t i = 0; i < PROCESS_HOT_LINES * 64; i += 64)
         __builtin_prefetch(x + i, 1);
+    const char *e = (const char *)p->exec;
+    for (size_t i = 0; i < VM_EXEC_HOT_BYTES; i += 64)
+        __builtin_prefetch(e + i, 1);
     for (int i = 0; i < VM_EXEC_HOT; i++)
         if (p->hot[i])
             __builtin_prefetch(p->hot[i], 1);
@@ -226,7 +229,7 @@ static void fire(Sched *s, Timer *t)
     }
     if (p)
         process_release(p);
-    free(t->msg);
+    message_free(t->msg);
     free(t);
 }
 
@@ -800,6 +803,8 @@ void sched_free(Sched *s)
     for (size_t i = 0; i < s->nnames; i++)
         free(s->names[i].name);
     timers_destroy(&s->timers);
+    for (unsigned i = 0; i < s->nworkers; i++)   /* last: the frees above may fill them */
+        message_cache_free(&s->workers[i].messages);
     process_cache_free(s);
     free(s->names);
     free(s->global);
@@ -919,7 +924,7 @@ bool sched_deadline_passed(Process *p)
 
 RecvStatus sched_receive(Process *p, const int64_t *tags, uint32_t ntags, int64_t timeout_ms)
 {
-    free(p->mbox.current);
+    message_free(p->mbox.current);
     p->mbox.current = NULL;
     Message *m = mailbox_take(&p->mbox, tags, ntags);
     if (m) {
@@ -982,7 +987,7 @@ uint64_t sched_send_after(Sched *s, Process *from, uint64_t to, int64_t tag, con
         return 0;
     uint64_t id = timers_add(&s->timers, now_ns() + (uint64_t)(ms > 0 ? ms : 0) * 1000000u, to, 0, m);
     if (!id)
-        free(m);
+        message_free(m);
     notify_idle(s);   /* a sleeping worker must re-arm its wait for the new deadline */
     return id;
 }

@@ -29,7 +29,7 @@ void timers_init(TimerHeap *h)
 void timers_destroy(TimerHeap *h)
 {
     for (size_t i = 0; i < h->n; i++) {
-        free(h->items[i]->msg);
+        message_free(h->items[i]->msg);
         free(h->items[i]);
     }
     free(h->items);
@@ -124,7 +124,7 @@ size_t timers_due(TimerHeap *h, uint64_t now, Timer **out, size_t max)
         h->items[0] = h->items[--h->n];
         sift_down(h, 0);
         if (t->cancelled) {
-            free(t->msg);
+            message_free(t->msg);
             free(t);
             continue;
         }

@@ -74,6 +74,10 @@ Value value_from_slot(ValType t, Slot s)
 
 /* ---- Stacks ------------------------------------------------------------------------ */
 
+/* What a resumed process touches first lies within VM_EXEC_HOT_BYTES (vm.h). */
+_Static_assert(offsetof(Exec, host_trap_message) + 16 <= VM_EXEC_HOT_BYTES,
+               "Exec's hot fields grew past VM_EXEC_HOT_BYTES");
+
 size_t vm_exec_size(void)
 {
     return sizeof(Exec);

@@ -222,20 +222,22 @@ typedef struct ExecLimits {
 Exec *vm_exec_new(const ExecLimits *limits /* NULL for defaults */);
 void vm_exec_free(Exec *exec);
 
+/* Where a suspended Exec resumes touching memory first: its frame (two lines), its last
+ * call record and the caller's frame it returns to, its instance, its memory's header,
+ * the guest's shadow stack (global 0, when it is a mutable i32 inside memory: what C
+ * compilers put there) and the guest memory its last host call read (VM_EXEC_HOT
+ * pointers, some NULL) — and the first VM_EXEC_HOT_BYTES of the Exec itself. A scheduler
+ * prefetches them when it wakes the process. */
+#define VM_EXEC_HOT 8
+#define VM_EXEC_HOT_BYTES 192
+void vm_exec_hot(const Exec *e, const void *hot[VM_EXEC_HOT]);
+/* A host function notes the guest memory it reads (a blocked call reads it again). */
+void vm_exec_note_hot(Exec *e, const void *p);
+
 /* The same in memory of the caller's, for one that keeps its Exec inside an allocation of
  * its own (the scheduler: one malloc per spawn fewer). `mem` holds vm_exec_size() bytes,
  * aligned for any type; vm_exec_init cannot fail. vm_exec_fini frees what the Exec
  * allocated since (grown stacks, a trap record), not `mem`. */
-/* Where a suspended Exec resumes touching memory first: its frame (two lines), its last
- * call record and the caller's frame it returns to, its instance, its memory's header,
- * the guest's shadow stack (global 0, when it is a
- * mutable i32 inside memory: what C compilers put there) and the guest memory its last
- * host call read (VM_EXEC_HOT pointers, some NULL). A scheduler prefetches them when it
- * wakes the process. */
-#define VM_EXEC_HOT 8
-void vm_exec_hot(const Exec *e, const void *hot[VM_EXEC_HOT]);
-/* A host function notes the guest memory it reads (a blocked call reads it again). */
-void vm_exec_note_hot(Exec *e, const void *p);
 size_t vm_exec_size(void);
 Exec *vm_exec_init(void *mem, const ExecLimits *limits);
 void vm_exec_fini(Exec *exec);

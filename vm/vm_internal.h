@@ -146,7 +146,6 @@ struct Exec {
     uint64_t reductions;
     Trap *trap;                   /* allocated at the first trap: most Execs never trap, and
                                      a Trap with its backtrace is over 3 KiB */
-    char host_trap_message[128];
     bool host_exit;               /* the host call asked to exit (vm_exec_set_exit) */
     int host_exit_code;
     Instance *host_caller;        /* set during a host call */
@@ -155,6 +154,10 @@ struct Exec {
     int64_t slice;                /* budget per run when instantiate runs a start function */
     void *user;                   /* the embedder's word (vm_exec_set_user) */
     struct VmTrace *trace;        /* set by vm_exec_set_trace: vm_run uses the traced loop */
+    /* After the fields above, which are what a resumed process touches first (the
+     * scheduler prefetches VM_EXEC_HOT_BYTES of them): only its first byte is written
+     * on every host call. */
+    char host_trap_message[128];
 
     /* Last: vm_exec_init zeroes what is above, and the stack, but not the frame records,
      * each written before it is read. Once a stack grows, it moves to the heap and its
