@@ -360,7 +360,7 @@ static void deliver(Process *to, Message *m)
     if (!m)
         return;
     mailbox_push(&to->mbox, m);
-    atomic_fetch_add(&to->sched->n_messages, 1);
+    sched_count_message(to->sched);
     sched_wake(to);
 }
 

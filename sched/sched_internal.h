@@ -237,6 +237,9 @@ typedef struct Worker {
     unsigned looks;               /* find_work calls, for balance() */
     ProcList pool;                /* freed Processes for this worker's next spawns */
     MessageCache messages;        /* freed small messages for its next sends */
+    /* Its share of the VM's counters (sched_stats sums them): written by this worker
+     * only, so a plain load and store, not a locked add on a line every worker shares. */
+    _Atomic uint64_t reductions, messages_sent;
 } Worker;
 
 typedef struct ImportCache ImportCache;
@@ -301,7 +304,8 @@ struct Sched {
     atomic_int n_io_waiting;      /* processes parked on descriptors: not a deadlock */
     atomic_int n_host_waiting;    /* parked in an embedder's host call: not a deadlock */
 
-    _Atomic uint64_t n_spawned, n_exited, n_messages, n_reductions, n_steals;
+    _Atomic uint64_t n_spawned, n_exited, n_steals;
+    _Atomic uint64_t n_messages;  /* sent from outside a worker (the rest: Worker) */
 
     /* The bound imports of the modules spawned so far (process.c), read without a lock. */
     _Atomic(ImportCache *) import_cache[SCHED_IMPORT_CACHE];
@@ -311,6 +315,8 @@ struct Sched {
  * deque when called from a worker, else on the global queue. */
 void sched_wake(Process *p);
 void sched_enqueue(Sched *s, Process *p);
+/* Count one message sent (scheduler.c): on the calling worker's counter, if it is one. */
+void sched_count_message(Sched *s);
 
 /* ---- Seeing inside (observe.c) ---------------------------------------------------------- */
 

@@ -220,7 +220,7 @@ static void fire(Sched *s, Timer *t)
     Process *p = process_lookup(s, t->pid);
     if (p && t->msg) {
         mailbox_push(&p->mbox, t->msg);
-        atomic_fetch_add(&s->n_messages, 1);
+        sched_count_message(s);
         t->msg = NULL;
         sched_wake(p);
     } else if (p && atomic_load(&p->wait_gen) == t->gen) {
@@ -307,10 +307,36 @@ static void park(Process *p)
     process_release(p);
 }
 
+/* A counter that only one thread writes: no locked add. */
+static void add_own(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+void sched_count_message(Sched *s)
+{
+    Worker *w = current_worker;
+    if (w && w->sched == s)
+        add_own(&w->messages_sent, 1);
+    else
+        atomic_fetch_add(&s->n_messages, 1);
+}
+
+static uint64_t total_reductions(Sched *s)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < s->nworkers; i++)
+        n += atomic_load_explicit(&s->workers[i].reductions, memory_order_relaxed);
+    return n;
+}
+
 static void run_slice(Worker *w, Process *p)
 {
     Sched *s = w->sched;
-    atomic_store(&p->state, PS_RUNNING);
+    /* Release, not sequentially consistent (an xchg): RUNNING is for the eyes of
+     * sched_snapshot only; wakers look for WAITING, which park() stores in full. */
+    atomic_store_explicit(&p->state, PS_RUNNING, memory_order_release);
     int32_t killed = atomic_load(&p->kill_reason);
     if (killed >= 0) {
         process_exit(p, killed);
@@ -323,7 +349,8 @@ static void run_slice(Worker *w, Process *p)
     }
     /* A sched_host_wake that came before this slice is answered by it: the blocked call
      * runs again now. One that comes during the slice is seen by park(). */
-    atomic_store(&p->host_signal, false);
+    if (atomic_load_explicit(&p->host_signal, memory_order_relaxed))
+        atomic_store(&p->host_signal, false);
     SCHED_EVENT(s, "run pid %llu on worker %u", (unsigned long long)p->pid, w->index);
     w->running = p;
     uint64_t before = vm_exec_reductions(p->exec);
@@ -334,7 +361,7 @@ static void run_slice(Worker *w, Process *p)
         p->cpu_ns += thread_cpu_ns() - p->slice_cpu_start;
     uint64_t used = vm_exec_reductions(p->exec) - before;
     p->fuel_used += used;
-    atomic_fetch_add(&s->n_reductions, used);
+    add_own(&w->reductions, used);
     w->running = NULL;
     if (st == RUN_YIELD || st == RUN_BLOCK)
         SCHED_EVENT(s, "%s pid %llu%s%s after %llu reductions", st == RUN_YIELD ? "yield" : "block",
@@ -730,7 +757,7 @@ SchedStep sched_step(Sched *s, int64_t max_reductions)
     Worker *w = &s->workers[0];
     Worker *outer = current_worker;
     current_worker = w;           /* wake-ups from this thread go to worker 0's deque */
-    uint64_t start = atomic_load(&s->n_reductions);
+    uint64_t start = total_reductions(s);
     int64_t slices = 0;
     while (!atomic_load(&s->stopping)) {
         fire_timers(s);
@@ -740,7 +767,7 @@ SchedStep sched_step(Sched *s, int64_t max_reductions)
         atomic_store(&s->deadlocked, false);
         run_slice(w, p);
         /* Each slice counts at least one: a process that only yields still ends a step. */
-        if ((int64_t)(atomic_load(&s->n_reductions) - start) + ++slices >= max_reductions)
+        if ((int64_t)(total_reductions(s) - start) + ++slices >= max_reductions)
             break;
     }
     current_worker = outer;
@@ -830,7 +857,9 @@ void sched_stats(Sched *s, SchedStats *out)
     out->spawned = atomic_load(&s->n_spawned);
     out->exited = atomic_load(&s->n_exited);
     out->messages = atomic_load(&s->n_messages);
-    out->reductions = atomic_load(&s->n_reductions);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        out->messages += atomic_load_explicit(&s->workers[i].messages_sent, memory_order_relaxed);
+    out->reductions = total_reductions(s);
     out->steals = atomic_load(&s->n_steals);
     out->alive = out->spawned - out->exited;
 }
@@ -858,7 +887,7 @@ void sched_send(Sched *s, Process *from, uint64_t to, int64_t tag, const void *b
     Message *m = message_new(tag, from ? from->pid : 0, bytes, len);
     if (m) {
         mailbox_push(&q->mbox, m);
-        atomic_fetch_add(&s->n_messages, 1);
+        sched_count_message(s);
         sched_wake(q);
     }
     process_release(q);
@@ -900,7 +929,9 @@ bool sched_host_wake(Sched *s, uint64_t pid)
 void sched_end_wait(Process *p)
 {
     p->deadline_ns = 0;
-    atomic_fetch_add(&p->wait_gen, 1);
+    /* Only the process itself writes wait_gen (a timer compares it): no locked add. */
+    atomic_store_explicit(&p->wait_gen, atomic_load_explicit(&p->wait_gen, memory_order_relaxed) + 1,
+                          memory_order_release);
 }
 
 void sched_arm_deadline_ns(Process *p, int64_t ns)

@@ -48,6 +48,14 @@ Function *vm_host_function_new(const ValType *params, uint32_t nparams, const Va
         memcpy(types + nparams, results, nresults * sizeof(ValType));
     h->type = (FuncType){ nparams, nresults, types, 0 };
     h->fn.type = &h->type;
+    h->many = nparams > 64 || nresults > 64;
+    for (uint32_t i = 0; !h->many && i < nparams + nresults; i++)
+        if (types[i] == VT_I32 || types[i] == VT_F32) {
+            if (i < nparams)
+                h->narrow_params |= 1ull << i;
+            else
+                h->narrow_results |= 1ull << (i - nparams);
+        }
     h->fn.u.host = h;
     h->call = fn;
     h->env = env;
@@ -281,12 +289,16 @@ static Instance *instance_alloc(Module *m)
 {
     uint32_t nown = m->nfuncs - m->nimported_funcs;
     uint32_t nglobals = m->nglobals - m->nimported_globals;
+    /* What a call touches first, nearest the header: the globals (a C program's stack
+     * pointer is global 0, read and written by most of its functions) and the function
+     * pointers (CALL_IMPORT reads them; imports come first). The Function objects, read
+     * only through a table or an export, go after them. */
     uint64_t end = sizeof(Instance);
-    uint64_t funcs = place(&end, _Alignof(Function *), m->nfuncs, sizeof(Function *));
-    uint64_t own_funcs = place(&end, _Alignof(Function), nown, sizeof(Function));
-    uint64_t tables = place(&end, _Alignof(TableInst *), m->ntables, sizeof(TableInst *));
     uint64_t globals = place(&end, _Alignof(GlobalInst *), m->nglobals, sizeof(GlobalInst *));
     uint64_t own_globals = place(&end, _Alignof(GlobalInst), nglobals, sizeof(GlobalInst));
+    uint64_t tables = place(&end, _Alignof(TableInst *), m->ntables, sizeof(TableInst *));
+    uint64_t funcs = place(&end, _Alignof(Function *), m->nfuncs, sizeof(Function *));
+    uint64_t own_funcs = place(&end, _Alignof(Function), nown, sizeof(Function));
     uint64_t dropped = place(&end, 1, (uint64_t)m->nelems + m->ndatas, sizeof(bool));
     char *b = end <= SIZE_MAX ? malloc((size_t)end) : NULL;
     if (!b)

@@ -84,6 +84,11 @@ typedef struct HostFunction {
     void *env;
     char *name;                   /* for backtraces */
     FuncType type;
+    /* Bit i set: parameter (result) i is an i32 or f32, whose slot's upper half is not
+     * zero and must be cleared for the host (exec_call_host). Only with 64 or fewer of
+     * each; past that, `many`, and the types are read one by one. */
+    uint64_t narrow_params, narrow_results;
+    bool many;
 } HostFunction;
 
 /* A module instance (spec 4.2.5). Arrays cover the whole index space, imports first;
