@@ -92,20 +92,23 @@ bool mailbox_has_new(Mailbox *mb)
 /* Move everything pushed so far to the end of the private FIFO, oldest first. */
 void mailbox_drain(Mailbox *mb)
 {
+    /* An exchange is a locked instruction even on an empty inbox, and a receive that is
+     * about to block finds it empty: look first. */
+    if (!atomic_load_explicit(&mb->inbox, memory_order_relaxed))
+        return;
     /* Acquire: pairs with the senders' release CAS, so their bytes are visible. */
     Message *m = atomic_exchange_explicit(&mb->inbox, NULL, memory_order_acquire);
     Message *rev = NULL;
+    unsigned n = 0;
     while (m) {
         Message *next = m->next;
         m->next = rev;
         rev = m;
         m = next;
+        n++;
     }
     if (!rev)
         return;
-    unsigned n = 0;
-    for (Message *x = rev; x; x = x->next)
-        n++;
     atomic_store_explicit(&mb->count, atomic_load_explicit(&mb->count, memory_order_relaxed) + n,
                           memory_order_relaxed);   /* only the owner writes it */
     if (mb->tail)

@@ -74,9 +74,9 @@ typedef struct Monitor {
 } Monitor;
 
 struct Process {
-    /* The first four cache lines are what a message hop touches: a sender reads lines 0-2
-     * (process_lookup prefetches them together, so it waits for one miss, not three in a
-     * row), and the process, when it runs again, lines 0-3 (prefetch_process). The rest
+    /* The first four cache lines are what a message hop touches: a sender reads them all
+     * (process_lookup prefetches them together, so it waits for one miss, not four in a
+     * row), and so does the process when it runs again (prefetch_process). The rest
      * is touched at spawn, exit, links and monitors. The allocation is 64-byte aligned.
      *
      * Line 0. pid and refs first: process_lookup reads them without a lock, and a
@@ -105,18 +105,18 @@ struct Process {
     _Atomic uint64_t wait_gen;    /* bumped when a wait ends */
     _Atomic uint64_t fired_gen;   /* the generation whose timer fired */
 
-    /* Line 2: where it will touch first when woken (park, sched_wake). */
+    /* Lines 2-3: where it will touch first when woken (park, sched_wake). */
     const void *hot[VM_EXEC_HOT];
 
     /* Line 3. */
     ProcessConfig config;
     Instance *inst;
-    Module *module;
     bool host_waiting;            /* blocked in an embedder's host call (n_host_waiting) */
     bool watched;                 /* spawned from outside: sched_wait reads its exit */
     bool io_counted;              /* counted in n_io_waiting (io.c) */
 
     /* Cold: spawn, exit, links, monitors, names, I/O. */
+    Module *module;
     struct Process *pool_next;    /* in a free pool */
     void *host_notify_env;
     uint64_t cpu_ns;              /* CPU time of its finished slices (once track_cpu) */
@@ -149,7 +149,7 @@ struct Process {
 #define PROCESS_HOT_LINES 4
 _Static_assert(offsetof(struct Process, mbox) == 64, "Process line 0 overflows");
 _Static_assert(offsetof(struct Process, hot) == 128, "Process line 1 overflows");
-_Static_assert(offsetof(struct Process, pool_next) <= 256, "Process line 3 overflows");
+_Static_assert(offsetof(struct Process, module) <= 256, "Process line 3 overflows");
 
 Process *process_lookup(Sched *s, uint64_t pid);   /* retained, or NULL */
 /* Every process in the table, each retained, in a NULL-terminated array to free. */

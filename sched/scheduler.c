@@ -528,6 +528,16 @@ static bool spin_for_work(Worker *w, Process *until, uint64_t wait_end)
 /* The worker loop; with `until` set (the caller of sched_wait runs it) it returns when
  * that process has exited, nothing can run any more, or at `wait_end` (checked between
  * slices). */
+/* A worker found work: the VM is not deadlocked. Read first: the flag is shared by every
+ * worker, and a store on each slice (a locked xchg) would bounce its line between them.
+ * Only a worker that sees every started worker asleep sets it, so one that is running
+ * need not fear missing that. */
+static void no_deadlock(Sched *s)
+{
+    if (atomic_load_explicit(&s->deadlocked, memory_order_relaxed))
+        atomic_store(&s->deadlocked, false);
+}
+
 static void worker_loop(Worker *w, Process *until, uint64_t wait_end)
 {
     Sched *s = w->sched;
@@ -540,7 +550,7 @@ static void worker_loop(Worker *w, Process *until, uint64_t wait_end)
         fire_timers(s);
         Process *p = find_work(w);
         if (p) {
-            atomic_store(&s->deadlocked, false);
+            no_deadlock(s);
             run_slice(w, p);
             continue;
         }
@@ -764,7 +774,7 @@ SchedStep sched_step(Sched *s, int64_t max_reductions)
         Process *p = find_work(w);
         if (!p)
             break;
-        atomic_store(&s->deadlocked, false);
+        no_deadlock(s);
         run_slice(w, p);
         /* Each slice counts at least one: a process that only yields still ends a step. */
         if ((int64_t)(total_reductions(s) - start) + ++slices >= max_reductions)

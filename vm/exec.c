@@ -454,6 +454,11 @@ void vm_exec_hot(const Exec *e, const void *hot[VM_EXEC_HOT])
     hot[5] = e->guest_hot;
     hot[6] = e->fp ? (const char *)e->fp + 64 : NULL;
     hot[7] = e->nframes ? e->frames[e->nframes - 1].fp : NULL;
+    /* Blocked in a host call: pc is still on the call, which runs again first thing —
+     * reading the function pointer and writing the arguments at fp + A. */
+    bool import = inst && e->pc && e->fp && e->pc[0].u64 == vm_handler_cell(H_CALL_IMPORT).u64;
+    hot[8] = import ? &inst->funcs[e->pc[1].si.imm] : NULL;
+    hot[9] = import ? e->fp + e->pc[1].si.a : NULL;
 }
 
 void vm_exec_note_hot(Exec *e, const void *p)

@@ -223,12 +223,13 @@ Exec *vm_exec_new(const ExecLimits *limits /* NULL for defaults */);
 void vm_exec_free(Exec *exec);
 
 /* Where a suspended Exec resumes touching memory first: its frame (two lines), its last
- * call record and the caller's frame it returns to, its instance, its memory's header,
+ * call record and the caller's frame it returns to, its instance, the function pointer
+ * and the arguments of the host call it blocked in, its memory's header,
  * the guest's shadow stack (global 0, when it is a mutable i32 inside memory: what C
  * compilers put there) and the guest memory its last host call read (VM_EXEC_HOT
  * pointers, some NULL) — and the first VM_EXEC_HOT_BYTES of the Exec itself. A scheduler
  * prefetches them when it wakes the process. */
-#define VM_EXEC_HOT 8
+#define VM_EXEC_HOT 10
 #define VM_EXEC_HOT_BYTES 192
 void vm_exec_hot(const Exec *e, const void *hot[VM_EXEC_HOT]);
 /* A host function notes the guest memory it reads (a blocked call reads it again). */
