@@ -146,10 +146,11 @@ const char *vm_handler_name(Handler h);
 /* disasm.c: reading compiled code back (for `lvm dis`, tools/dis.c). */
 /* The length in cells of the instruction at pc, its handler cell included. */
 uint32_t vm_instr_cells(Handler h, const Cell *pc);
-/* The instruction at cell `at` of cf (compiled: vm_func_code is not NULL) as text — its handler's name, then its operands
- * decoded as handlers.def says (slots named L0.. for locals, `zero`, S0.. for the operand
- * stack; branch targets as @cell; a callee as its funcidx) — into buf. Returns its length
- * in cells. The text holds no address, so listings are the same on every run. */
+/* The instruction at cell `at` of cf, which must be compiled (vm_func_code not NULL), as
+ * text — its handler's name, then its operands decoded as handlers.def says (slots named
+ * L0.. for locals, `zero`, S0.. for the operand stack; branch targets as @cell; a callee
+ * as its funcidx) — into buf. Returns its length in cells. The text holds no address, so
+ * listings are the same on every run. */
 uint32_t vm_disasm_instr(char *buf, size_t len, const CompiledFunc *cf, uint32_t at);
 /* True for a superinstruction: a handler that does the work of several Wasm instructions. */
 bool vm_handler_is_super(Handler h);
