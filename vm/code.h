@@ -135,7 +135,7 @@ static inline const Cell *vm_func_code(const CompiledFunc *cf)
  * once. It can fail only for want of memory (*oom set) or on a limit validation did not
  * catch, which would be a bug: NULL, with a message in err. */
 const Cell *vm_compile_func(const Module *m, CompiledModule *cm, uint32_t funcidx, bool *oom,
-                            char *err, size_t errlen);
+                            char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* exec.c: the handler cell for h in this build's dispatch mode. */
 Cell vm_handler_cell(Handler h);
