@@ -3,7 +3,8 @@
  *
  * Where it sits: a tool on top of the real code paths, not a copy of them. The module is
  * decoded and validated by loader/ (loader_load_uncached), compiled by vm/compile.c
- * (vm_compile_module), and the listing is read back from what they built: the operand
+ * (vm_compile_module, then vm_compile_func for each function listed: lvm compiles a
+ * function at its first call, and dis compiles it as that call would), and the listing is read back from what they built: the operand
  * stack height at each instruction comes from the validator itself (loader_walk_heights),
  * the threaded code is decoded by vm/disasm.c from handlers.def, and each threaded
  * instruction is put beside the Wasm instruction it came from with the compiler's own
@@ -267,7 +268,7 @@ static uint32_t print_code(const CompiledFunc *cf, uint32_t cell)
 {
     char text[512];
     uint32_t n = vm_disasm_instr(text, sizeof text, cf, cell);
-    bool super = vm_handler_is_super(vm_cell_handler(cf->code[cell]));
+    bool super = vm_handler_is_super(vm_cell_handler(vm_func_code(cf)[cell]));
     printf("%5u %s %s\n", cell, super ? "*" : " ", text);
     return n;
 }
@@ -311,7 +312,7 @@ static void print_header(const Module *m, const CompiledFunc *cf, uint32_t funci
     printf("zero = slot %u, S0.. = slots %u..; %u cells\n", zero, zero + 1, cf->ncells);
 }
 
-static int print_function(const Module *m, const CompiledModule *cm, uint32_t funcidx)
+static int print_function(const Module *m, CompiledModule *cm, uint32_t funcidx)
 {
     if (m->funcs[funcidx].imported) {
         for (uint32_t i = 0; i < m->nimports; i++)
@@ -320,6 +321,14 @@ static int print_function(const Module *m, const CompiledModule *cm, uint32_t fu
                        m->imports[i].module.str, m->imports[i].name.str,
                        m->funcs[funcidx].typeidx);
         return 0;
+    }
+    /* Functions are compiled at their first call (vm/compile.c); nothing has called
+     * these, so compile each now, as its first call would. */
+    char why[256];
+    bool oom;
+    if (!vm_compile_func(m, cm, funcidx, &oom, why, sizeof why)) {
+        fprintf(stderr, "lvm dis: %s\n", why);
+        return 1;
     }
     const CompiledFunc *cf = &cm->funcs[funcidx - cm->first];
     Lines ls = { 0 };
@@ -461,7 +470,7 @@ int dis_main(int argc, char **argv)
         return 1;
     }
     char cerr[256];
-    const CompiledModule *cm = vm_compile_module(m, cerr, sizeof cerr);
+    CompiledModule *cm = vm_compile_module(m, cerr, sizeof cerr);
     int status = 0;
     uint32_t only = 0;
     if (!cm) {

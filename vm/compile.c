@@ -1,7 +1,16 @@
 /*
- * compile.c — Wasm function bodies to threaded code (code.h), once per module.
+ * compile.c — Wasm function bodies to threaded code (code.h), each once per module, at
+ * its first call.
  *
- * Where it sits: after loader/ has validated the module, before any instance runs it.
+ * Where it sits: after loader/ has validated the module, while instances run it. The
+ * first instantiation of a module makes its CompiledModule (vm_compile_module): for each
+ * function, its frame layout and a stub, no code. A function's first call runs the stub,
+ * whose handler (LAZY_COMPILE, interp.c) calls vm_compile_func: lazy compilation.
+ * Programs link in more than they call (a C "hello world" runs 20 of its 29 functions,
+ * one that calls printf about half of its 50), so this saves the memory and the start-up
+ * time of compiling the rest. Validation stays whole and up front (loader/): a module
+ * that loads is a module whose every function compiles, short of memory.
+ *
  * The compiler walks each body with instr_decode() and keeps a *virtual* operand stack:
  * an entry is either a value already in its slot (TEMP), a local not yet copied (LOCAL),
  * or a constant not yet written anywhere (CONST). Instructions take their operands
@@ -81,6 +90,7 @@ typedef struct Compiler {
 
     uint32_t offset;         /* byte offset of the Wasm instruction being compiled */
     bool failed;
+    bool oom;                /* it failed for want of memory */
     char *err;
     size_t errlen;
 } Compiler;
@@ -90,6 +100,13 @@ static void fail(Compiler *c, const char *msg)
     if (!c->failed)
         snprintf(c->err, c->errlen, "function %u at 0x%x: %s", (unsigned)(c->f - c->m->funcs), c->offset, msg);
     c->failed = true;
+}
+
+static void fail_oom(Compiler *c)
+{
+    if (!c->failed)
+        c->oom = true;
+    fail(c, "out of memory");
 }
 
 static bool grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
@@ -112,7 +129,7 @@ static bool grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
 static uint32_t emit_cell(Compiler *c, uint64_t v)
 {
     if (!grow((void **)&c->code, &c->capcode, c->ncode + 1, sizeof(Cell))) {
-        fail(c, "out of memory");
+        fail_oom(c);
         return 0;
     }
     c->code[c->ncode].u64 = v;
@@ -143,7 +160,7 @@ static uint32_t emit_h(Compiler *c, Handler h)
         if (offs)
             c->map_offset = offs;
         if (!cells || !offs) {
-            fail(c, "out of memory");
+            fail_oom(c);
             return at;
         }
         c->capmap = cap;
@@ -194,7 +211,7 @@ static uint32_t slot_at(Compiler *c, uint32_t height)
 static Entry *push(Compiler *c, EntryKind kind)
 {
     if (!grow((void **)&c->stack, &c->capstack, c->height + 1, sizeof(Entry))) {
-        fail(c, "out of memory");
+        fail_oom(c);
         static Entry dummy;
         return &dummy;
     }
@@ -286,7 +303,7 @@ static void move_entry(Compiler *c, uint32_t i, uint32_t dst)
 static Ctrl *push_ctrl(Compiler *c, Opcode kind, uint32_t nparams, uint32_t nresults)
 {
     if (!grow((void **)&c->ctrl, &c->capctrl, c->nctrl + 1, sizeof(Ctrl))) {
-        fail(c, "out of memory");
+        fail_oom(c);
         return NULL;
     }
     Ctrl *k = &c->ctrl[c->nctrl++];
@@ -313,7 +330,7 @@ static void set_dead(Compiler *c)
 static void add_fixup(Compiler *c, Ctrl *k, Fixup fx)
 {
     if (!grow((void **)&k->fixups, &k->capfix, k->nfix + 1, sizeof(Fixup))) {
-        fail(c, "out of memory");
+        fail_oom(c);
         return;
     }
     k->fixups[k->nfix++] = fx;
@@ -491,7 +508,7 @@ static void compile_br_table(Compiler *c, const Instr *in)
     uint32_t table = c->ncode;
     uint32_t *depths = calloc((size_t)n + 1, sizeof(uint32_t));
     if (!depths) {
-        fail(c, "out of memory");
+        fail_oom(c);
         return;
     }
     for (uint32_t i = 0; i <= n; i++) {
@@ -997,16 +1014,37 @@ static void thread_jumps(Compiler *c)
     }
 }
 
-static bool compile_func(const Module *m, uint32_t funcidx, CompiledModule *cm, CompiledFunc *cf,
-                         char *err, size_t errlen)
+/* The compiled body of one function in one allocation, sized to fit: its cells, then the
+ * map (map_cell, map_offset). The compiler's growing arrays are twice too big on average,
+ * and one block costs one malloc header instead of three. */
+static Cell *pack_body(Compiler *c, CompiledFunc *cf)
 {
-    const Func *f = &m->funcs[funcidx];
-    Compiler c = { .m = m, .f = f, .type = &m->types[f->typeidx], .cm = cm, .err = err,
-                   .errlen = errlen, .last_h = H_COUNT };
-    c.zero_slot = c.type->nparams + f->nlocals;
+    size_t cells = (size_t)c->ncode * sizeof(Cell), map = (size_t)c->nmap * sizeof(uint32_t);
+    Cell *body = malloc(cells + 2 * map);
+    if (!body) {
+        fail_oom(c);
+        return NULL;
+    }
+    memcpy(body, c->code, cells);
+    cf->map_cell = (uint32_t *)(body + c->ncode);
+    cf->map_offset = cf->map_cell + c->nmap;
+    memcpy(cf->map_cell, c->map_cell, map);
+    memcpy(cf->map_offset, c->map_offset, map);
+    cf->ncells = c->ncode;
+    cf->nmap = c->nmap;
+    return body;
+}
+
+/* Compile one body into cf, whose frame layout vm_compile_module set. Returns the code,
+ * with cf's ncells and map written, or NULL (*oom says whether for want of memory). */
+static Cell *compile_func(const Module *m, CompiledModule *cm, CompiledFunc *cf, bool *oom,
+                          char *err, size_t errlen)
+{
+    const Func *f = &m->funcs[cf->funcidx];
+    Compiler c = { .m = m, .f = f, .type = cf->type, .cm = cm, .err = err, .errlen = errlen,
+                   .last_h = H_COUNT };
+    c.zero_slot = cf->nparams + f->nlocals;
     c.nlocals_total = c.zero_slot + 1;
-    if (c.nlocals_total > SLOT_MAX)
-        fail(&c, "function has more than 65535 locals (lvm's limit)");
     Ctrl *body = push_ctrl(&c, OP_BLOCK, 0, c.type->nresults);
     if (body)
         body->height = 0;
@@ -1025,28 +1063,19 @@ static bool compile_func(const Module *m, uint32_t funcidx, CompiledModule *cm, 
         free(c.ctrl[i].fixups);
     free(c.ctrl);
     free(c.stack);
-    /* Room for the results, and for the four slots a call zeroes unconditionally
-     * (interp.c, zero_slots). */
-    uint32_t slots = c.nlocals_total + c.max_height;
-    if (slots < c.type->nresults)
-        slots = c.type->nresults;
-    if (slots < c.type->nparams + 4)
-        slots = c.type->nparams + 4;
-    if (!c.failed && slots > SLOT_MAX)
-        fail(&c, "function needs more than 65535 frame slots (lvm's limit)");
+    /* The frame was sized from the validator's highest operand height, which the
+     * compiler's cannot pass (it follows the same heights, and skips dead code). Should
+     * they ever disagree, refuse: calls make room for frame_slots only. */
+    if (!c.failed && c.nlocals_total + c.max_height > cf->frame_slots)
+        fail(&c, "frame larger than its validated size (an lvm bug)");
     if (!c.failed)
         thread_jumps(&c);
-    if (c.failed) {
-        free(c.code);
-        free(c.map_cell);
-        free(c.map_offset);
-        return false;
-    }
-    *cf = (CompiledFunc){ .code = c.code, .ncells = c.ncode, .funcidx = funcidx, .type = c.type,
-                          .nparams = c.type->nparams, .nlocals = f->nlocals + 1,
-                          .frame_slots = slots, .nmap = c.nmap, .map_cell = c.map_cell,
-                          .map_offset = c.map_offset };
-    return true;
+    Cell *code = c.failed ? NULL : pack_body(&c, cf);
+    *oom = c.oom;
+    free(c.code);
+    free(c.map_cell);
+    free(c.map_offset);
+    return code;
 }
 
 static void free_compiled(void *p)
@@ -1054,34 +1083,65 @@ static void free_compiled(void *p)
     CompiledModule *cm = p;
     if (!cm)
         return;
-    for (uint32_t i = 0; i < cm->nfuncs; i++) {
-        free(cm->funcs[i].code);
-        free(cm->funcs[i].map_cell);
-        free(cm->funcs[i].map_offset);
-    }
+    for (uint32_t i = 0; i < cm->nfuncs; i++)
+        free((void *)vm_func_code(&cm->funcs[i]));   /* its map is in the same block */
+    pthread_mutex_destroy(&cm->lock);
     free(cm->funcs);
     free(cm);
 }
 
-/* Held only while a module is compiled for the first time, so that two instances
- * created at once do not both compile it; an instance of a module already compiled
- * takes no lock (every spawn is one). */
+/* A function's frame, known before its code (code.h): parameters, declared locals, the
+ * zero slot, then the operand stack as high as the validator saw it go; at least room for
+ * the results, and for the four slots a call zeroes unconditionally (interp.c,
+ * zero_slots). Past 65535 slots the operand cells cannot name them: refused here, so a
+ * module lvm cannot run fails at instantiation rather than at some later call. */
+static bool prepare_func(const Module *m, uint32_t funcidx, CompiledFunc *cf, char *err,
+                         size_t errlen)
+{
+    const Func *f = &m->funcs[funcidx];
+    const FuncType *t = &m->types[f->typeidx];
+    uint64_t locals = (uint64_t)t->nparams + f->nlocals + 1;
+    uint64_t slots = locals + f->max_height;
+    if (slots < t->nresults)
+        slots = t->nresults;
+    if (slots < (uint64_t)t->nparams + 4)
+        slots = (uint64_t)t->nparams + 4;
+    const char *why = locals > SLOT_MAX ? "function has more than 65535 locals (lvm's limit)"
+                    : slots > SLOT_MAX ? "function needs more than 65535 frame slots (lvm's limit)"
+                    : NULL;
+    if (why) {
+        snprintf(err, errlen, "function %u at 0x%x: %s", funcidx, f->code_offset, why);
+        return false;
+    }
+    *cf = (CompiledFunc){ .funcidx = funcidx, .nparams = t->nparams, .type = t,
+                          .nlocals = f->nlocals + 1, .frame_slots = (uint32_t)slots };
+    cf->stub[0] = vm_handler_cell(H_LAZY_COMPILE);
+    cf->stub[1] = cell_imm(0, 0, funcidx);
+    atomic_init(&cf->entry, cf->stub);
+    return true;
+}
+
+/* Held only while a module's CompiledModule is made, so that two instances created at
+ * once do not both make it; an instance of a module that has one takes no lock (every
+ * spawn is one). Compiling a function takes the CompiledModule's own lock. */
 static pthread_mutex_t compile_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static CompiledModule *compile_all(Module *m, char *err, size_t errlen)
+static CompiledModule *prepare_all(Module *m, char *err, size_t errlen)
 {
     CompiledModule *cm = calloc(1, sizeof *cm);
     uint32_t n = m->nfuncs - m->nimported_funcs;
     if (cm)
         cm->funcs = calloc(n ? n : 1, sizeof(CompiledFunc));
-    if (!cm || !cm->funcs) {
+    if (!cm || !cm->funcs || pthread_mutex_init(&cm->lock, NULL) != 0) {
+        if (cm)
+            free(cm->funcs);
         free(cm);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     cm->first = m->nimported_funcs;
     for (uint32_t i = 0; i < n; i++) {
-        if (!compile_func(m, cm->first + i, cm, &cm->funcs[i], err, errlen)) {
+        if (!prepare_func(m, cm->first + i, &cm->funcs[i], err, errlen)) {
             free_compiled(cm);
             return NULL;
         }
@@ -1090,20 +1150,44 @@ static CompiledModule *compile_all(Module *m, char *err, size_t errlen)
     return cm;
 }
 
-const CompiledModule *vm_compile_module(Module *m, char *err, size_t errlen)
+CompiledModule *vm_compile_module(Module *m, char *err, size_t errlen)
 {
-    /* The common case: compiled already (loader_compiled is an acquire load, paired with
-     * the release in loader_set_compiled, so the code is seen complete). */
-    const CompiledModule *cm = loader_compiled(m);
+    /* The common case: made already (loader_compiled is an acquire load, paired with the
+     * release in loader_set_compiled, so the CompiledModule is seen complete). */
+    CompiledModule *cm = loader_compiled(m);
     if (cm)
         return cm;
     pthread_mutex_lock(&compile_lock);
-    cm = loader_compiled(m);      /* another thread may have compiled it while we waited */
+    cm = loader_compiled(m);      /* another thread may have made it while we waited */
     if (!cm) {
-        CompiledModule *fresh = compile_all(m, err, errlen);
+        CompiledModule *fresh = prepare_all(m, err, errlen);
         if (fresh && (cm = loader_set_compiled(m, fresh, free_compiled)) != fresh)
             free_compiled(fresh);   /* someone attached code without us (not lvm itself) */
     }
     pthread_mutex_unlock(&compile_lock);
     return cm;
+}
+
+const Cell *vm_compile_func(const Module *m, CompiledModule *cm, uint32_t funcidx, bool *oom,
+                            char *err, size_t errlen)
+{
+    CompiledFunc *cf = &cm->funcs[funcidx - cm->first];
+    *oom = false;
+    const Cell *code = vm_func_code(cf);
+    if (code)
+        return code;               /* compiled since the caller looked */
+    pthread_mutex_lock(&cm->lock);
+    /* Double check under the lock: another thread may have compiled it while we waited.
+     * Relaxed is enough here, entry being stored only under this lock. */
+    code = atomic_load_explicit(&cf->entry, memory_order_relaxed);
+    if (code == cf->stub) {
+        code = compile_func(m, cm, cf, oom, err, errlen);
+        /* Release: pairs with the acquire loads of entry (vm_func_code, the CALL handler
+         * and the others in interp.c and exec.c): whoever sees the code sees its cells,
+         * ncells and map written. On failure the stub stays, and the next call tries again. */
+        if (code)
+            atomic_store_explicit(&cf->entry, code, memory_order_release);
+    }
+    pthread_mutex_unlock(&cm->lock);
+    return code;
 }

@@ -250,7 +250,7 @@ static void put_slot_field(Out *o, const CompiledFunc *cf, uint32_t s, Values *v
 static void put_field(Out *o, const CompiledFunc *cf, uint32_t at, char f, Values *v,
                       const char *rest)
 {
-    const Cell *pc = cf->code + at;
+    const Cell *pc = vm_func_code(cf) + at;
     Cell op = pc[1];
     switch (f) {
     case 'A': put_slot_field(o, cf, op.s.a, v, rest); break;
@@ -300,7 +300,8 @@ static uint32_t disasm(char *buf, size_t len, const CompiledFunc *cf, uint32_t a
     Out o = { buf, len, 0 };
     if (len)
         buf[0] = '\0';
-    Handler h = vm_cell_handler(cf->code[at]);
+    const Cell *code = vm_func_code(cf);
+    Handler h = vm_cell_handler(code[at]);
     const char *t = operand_template(h);
     put(&o, "%-20s", vm_handler_name(h));
     if (*t)
@@ -315,7 +316,7 @@ static uint32_t disasm(char *buf, size_t len, const CompiledFunc *cf, uint32_t a
     }
     while (o.at > 0 && buf[o.at - 1] == ' ')      /* no trailing blanks: listings are diffed */
         buf[--o.at] = '\0';
-    return vm_instr_cells(h, cf->code + at);
+    return vm_instr_cells(h, code + at);
 }
 
 uint32_t vm_disasm_instr(char *buf, size_t len, const CompiledFunc *cf, uint32_t at)
@@ -343,6 +344,11 @@ void vm_slot_text(char *buf, size_t len, Slot value, char type)
 
 void vm_disasm_function(FILE *out, const CompiledFunc *cf)
 {
+    if (!vm_func_code(cf)) {
+        fprintf(out, "func %u: %u params, %u locals, %u frame slots, not compiled yet\n",
+                cf->funcidx, cf->nparams, cf->nlocals, cf->frame_slots);
+        return;
+    }
     fprintf(out, "func %u: %u params, %u locals, %u frame slots, %u cells\n", cf->funcidx,
             cf->nparams, cf->nlocals, cf->frame_slots, cf->ncells);
     char line[512];

@@ -178,26 +178,37 @@ bool exec_grow_frames(Exec *e)
 
 /* ---- Backtraces -------------------------------------------------------------------- */
 
+/* The frame of pc: the function whose code (or stub, code.h: a first call that stopped
+ * before the function ran, the compile having failed) holds it, and the byte offset of
+ * the Wasm instruction it runs (of the body's first, for a stub). Functions not compiled
+ * yet are skipped: pc cannot be in code that does not exist. */
 static bool locate(const Instance *inst, const Cell *pc, TraceFrame *out)
 {
     if (!inst || !inst->code)
         return false;
     const CompiledModule *cm = inst->code;
+    const Module *m = inst->module;
     for (uint32_t i = 0; i < cm->nfuncs; i++) {
         const CompiledFunc *cf = &cm->funcs[i];
-        if (pc < cf->code || pc >= cf->code + cf->ncells)
+        const Cell *code = vm_func_code(cf);
+        uint32_t offset;
+        if (pc >= cf->stub && pc < cf->stub + 2) {
+            offset = m->funcs[cf->funcidx].code_offset;
+        } else if (code && pc >= code && pc < code + cf->ncells) {
+            uint32_t cell = (uint32_t)(pc - code), lo = 0, hi = cf->nmap;
+            while (hi - lo > 1) {   /* the last instruction starting at or before `cell` */
+                uint32_t mid = (lo + hi) / 2;
+                if (cf->map_cell[mid] <= cell)
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+            offset = cf->nmap ? cf->map_offset[lo] : 0;
+        } else {
             continue;
-        uint32_t cell = (uint32_t)(pc - cf->code), lo = 0, hi = cf->nmap;
-        while (hi - lo > 1) {   /* the last instruction starting at or before `cell` */
-            uint32_t mid = (lo + hi) / 2;
-            if (cf->map_cell[mid] <= cell)
-                lo = mid;
-            else
-                hi = mid;
         }
-        const Module *m = inst->module;
         const char *name = m->funcs[cf->funcidx].name;
-        *out = (TraceFrame){ .funcidx = cf->funcidx, .offset = cf->nmap ? cf->map_offset[lo] : 0 };
+        *out = (TraceFrame){ .funcidx = cf->funcidx, .offset = offset };
         snprintf(out->module, sizeof out->module, "%s", m->name ? m->name : "");
         snprintf(out->func, sizeof out->func, "%s", name ? name : "");
         return true;
@@ -264,7 +275,7 @@ bool vm_exec_call(Exec *e, Function *f, const Value *args, uint32_t nargs)
         memset(fp + t->nparams, 0, cf->nlocals * sizeof(Slot));
         e->frames[0] = (Frame){ e->done_code, fp, f->inst };
         e->nframes = 1;
-        e->pc = cf->code;
+        e->pc = atomic_load_explicit(&cf->entry, memory_order_acquire);   /* or its stub */
     } else {
         e->pc = NULL;    /* a host function as the entry: vm_run calls it */
     }

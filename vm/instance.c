@@ -2,8 +2,9 @@
  * instance.c — instantiation (spec 4.5.4): bind imports, create memories, tables and
  * globals, copy the active segments in, run the start function.
  *
- * Where it sits: between the compiled module (compile.c, shared by all instances) and a
- * run (exec.c). An Instance owns only what is per-instance: its Function objects (which
+ * Where it sits: between the compiled module (compile.c, shared by all instances; its
+ * functions are compiled at their first call, so instantiating one compiles nothing) and
+ * a run (exec.c). An Instance owns only what is per-instance: its Function objects (which
  * tie the shared code to this instance), its memory, tables and globals. Imported ones
  * are shared with their exporter by reference count.
  *

@@ -10,6 +10,7 @@
  * emits, and handlers.def says it in one line per superinstruction.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,26 @@ static inline void zero_slots(Slot *p, uint32_t n)
     } else {
         memset(p, 0, n * sizeof(Slot));
     }
+}
+
+/* LAZY_COMPILE's slow path: compile function funcidx of inst's module (vm_compile_func)
+ * and return its code. Should that fail, NULL and the trap to raise: out of memory, or —
+ * for what would be a bug of lvm's, validation having passed the function — a trap of
+ * kind TRAP_HOST (the host, lvm, failed the call) whose text says what went wrong. Either
+ * way only this process stops; the next call of the function tries again. */
+static __attribute__((noinline)) const Cell *compile_lazily(Exec *exec, Instance *inst,
+                                                            uint32_t funcidx, TrapKind *trap)
+{
+    char why[200];
+    bool oom;
+    const Cell *code = vm_compile_func(inst->module, inst->code, funcidx, &oom, why, sizeof why);
+    if (!code) {
+        *trap = oom ? TRAP_OUT_OF_MEMORY : TRAP_HOST;
+        exec->host_exit = false;
+        snprintf(exec->host_trap_message, sizeof exec->host_trap_message,
+                 "cannot compile %s", why);
+    }
+    return code;
 }
 
 #if !LVM_TRACE
@@ -203,7 +224,7 @@ dispatch:
         ft++;
         zero_slots(nfp + cf->nparams, cf->nlocals);
         fp = nfp;
-        pc = cf->code;
+        pc = atomic_load_explicit(&cf->entry, memory_order_acquire);   /* code.h */
         COUNT_REDUCTION();
         NEXT();
     }
@@ -249,6 +270,15 @@ dispatch:
         SAVE_STATE();
         exec->reductions += (uint64_t)(budget_start - budget);
         return exec_finish(exec);
+    }
+    CASE(LAZY_COMPILE) {
+        /* A function's first call (code.h, CompiledFunc): the call has made its frame and
+         * counted its reduction; compile it, then run it from its first cell. */
+        const Cell *code = compile_lazily(exec, inst, IMM, &trap_kind);
+        if (UNLIKELY(!code))
+            goto trap;
+        pc = code;
+        NEXT();
     }
 
     /* ---- Moves, constants, parametric ------------------------------------------------ */
@@ -730,7 +760,7 @@ call_function:
         ft++;
         zero_slots(callee_fp + cf->nparams, cf->nlocals);
         fp = callee_fp;
-        pc = cf->code;
+        pc = atomic_load_explicit(&cf->entry, memory_order_acquire);
         inst = callee->inst;
         LOAD_MEMORY();
     } else {

@@ -198,15 +198,23 @@ static void func_name(const Module *m, uint32_t funcidx, const char **name, uint
         }
 }
 
-/* The compiled function that holds pc, or NULL (the entry frame's DONE cell). */
+static bool holds(const CompiledFunc *cf, const Cell *pc)
+{
+    const Cell *code = vm_func_code(cf);
+    return code && pc >= code && pc < code + cf->ncells;
+}
+
+/* The compiled function that holds pc, or NULL: the entry frame's DONE cell, or a stub
+ * (code.h) — a function's first call compiling it, which is not shown: the next line is
+ * the function's first instruction, as on every other call. */
 static const CompiledFunc *function_at(VmTrace *t, const Cell *pc, const Instance *inst)
 {
-    if (t->cf && pc >= t->cf->code && pc < t->cf->code + t->cf->ncells)
+    if (t->cf && holds(t->cf, pc))
         return t->cf;
     const CompiledModule *cm = inst ? inst->code : NULL;
     for (uint32_t i = 0; cm && i < cm->nfuncs; i++) {
         const CompiledFunc *cf = &cm->funcs[i];
-        if (pc >= cf->code && pc < cf->code + cf->ncells) {
+        if (holds(cf, pc)) {
             func_name(inst->module, cf->funcidx, &t->cf_name, &t->cf_name_len);
             return t->cf = cf;
         }
@@ -262,7 +270,7 @@ Handler vm_trace_step(Exec *e, const Cell *pc, const Slot *fp, const Instance *i
     const CompiledFunc *cf = function_at(t, pc, inst);
     if (!cf || h >= H_COUNT || !in_filter(t, cf, inst, depth))
         return h;
-    uint32_t at = (uint32_t)(pc - cf->code);
+    uint32_t at = (uint32_t)(pc - vm_func_code(cf));
     int n = snprintf(t->line, sizeof t->line, "[%s] func %" PRIu32 "%s%.*s @%" PRIu32 "  ",
                      t->who, cf->funcidx, t->cf_name ? " " : "", (int)t->cf_name_len,
                      t->cf_name ? t->cf_name : "", at);

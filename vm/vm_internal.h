@@ -1,7 +1,8 @@
 /*
  * vm_internal.h — the structures behind vm.h, shared by the files of vm/ only.
  *
- *   compile.c   Module function bodies -> CompiledFunc (threaded code, code.h)
+ *   compile.c   Module function bodies -> CompiledFunc (threaded code, code.h), each at
+ *               its first call
  *   instance.c  Module + imports -> Instance
  *   memory.c    MemoryInst, TableInst, GlobalInst
  *   exec.c      the run loop over an Exec
@@ -95,7 +96,8 @@ typedef struct HostFunction {
  * they all lie in the Instance's own allocation, after it (instance.c, instance_alloc). */
 struct Instance {
     Module *module;
-    const CompiledModule *code;
+    CompiledModule *code;         /* shared by all instances of module; its functions are
+                                     compiled at their first call (compile.c) */
     Function **funcs;             /* nfuncs pointers; defined ones point into own_funcs */
     Function *own_funcs;          /* the module's own functions */
     TableInst **tables;

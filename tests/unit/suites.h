@@ -9,6 +9,7 @@
 
 #define UNIT_SUITES(X) \
     X(loader_suite) \
-    X(vm_suite)
+    X(vm_suite) \
+    X(lazy_suite)
 
 #endif
