@@ -469,6 +469,9 @@ static void idle_wait(Worker *w, Process *until, uint64_t wait_end)
             if (sleeping == (int)atomic_load(&s->nstarted) && !outside_waits(s)) {
                 atomic_store(&s->deadlocked, true);
                 pthread_cond_broadcast(&s->exited);
+                /* sched_wait's caller may be a worker asleep here (caller_is_worker),
+                 * having gone to sleep before us: it must wake to see the deadlock. */
+                pthread_cond_broadcast(&s->idle);
             }
             if (atomic_load(&s->nstarted) > 1 || outside_waits(s))
                 timed_wait(&s->idle, &s->idle_lock, wait_end);

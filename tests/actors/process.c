@@ -282,6 +282,37 @@ static void deadlock_after_sleep(int argc, char **argv)
     printf("it came?\n");
 }
 
+static void spin_then_wait(int64_t ms)
+{
+    int64_t end = now_us() + ms * 1000;
+    while (now_us() < end) {
+    }
+    int64_t tag = 779;
+    lvm_receive(&tag, 1, -1);
+}
+
+// test: deadlock_last_asleep_on_another_worker
+// lvm: --threads 2
+// status: 1
+// stderr: deadlock
+// timeout: 20
+// expect: two children spin 10 and 300 ms, then all three wait for what cannot come
+static void deadlock_last_asleep_on_another_worker(int argc, char **argv)
+{
+    /* lvm's main thread is worker 0 and waits for the root there. When it fell asleep
+     * first and the other worker, last to sleep, found the deadlock, it told only
+     * sched_wait's condition variable, not the sleeping worker: lvm hung (seen when a
+     * skynet node could not spawn). Two runnable children start the second worker; the
+     * one that spins longer is most likely on it. */
+    SPAWN(spin_then_wait, 0, 10);
+    SPAWN(spin_then_wait, 0, 300);
+    printf("two children spin 10 and 300 ms, then all three wait for what cannot come\n");
+    fflush(stdout);
+    int64_t tag = 780;
+    lvm_receive(&tag, 1, -1);
+    printf("it came?\n");
+}
+
 int main(int argc, char **argv)
 {
     static const Section sections[] = {
@@ -290,6 +321,7 @@ int main(int argc, char **argv)
         { "kill_waiting", kill_waiting }, { "root_status", root_status },
         { "root_trap", root_trap }, { "deadlock", deadlock },
         { "deadlock_after_sleep", deadlock_after_sleep },
+        { "deadlock_last_asleep_on_another_worker", deadlock_last_asleep_on_another_worker },
     };
     return RUN_SECTIONS(sections, argc, argv);
 }
