@@ -122,7 +122,8 @@ bool sched_snapshot(Sched *s, SchedSnapshot *out)
     out->workers = calloc(s->nworkers, sizeof *out->workers);
     for (unsigned i = 0; out->workers && i < s->nworkers; i++)
     {
-        out->workers[i].queued = (uint32_t)deque_size(&s->workers[i].deque);
+        out->workers[i].queued = (uint32_t)deque_size(&s->workers[i].deque) +
+                                 (atomic_load_explicit(&s->workers[i].next, memory_order_relaxed) ? 1 : 0);
         out->workers[i].steals = atomic_load_explicit(&s->workers[i].steals, memory_order_relaxed);
     }
     pthread_mutex_lock(&s->global_lock);

@@ -236,6 +236,11 @@ typedef struct Worker {
     _Atomic uint64_t steals;      /* processes it took from others (relaxed: a counter) */
     unsigned looks;               /* find_work calls, for balance() */
     ProcList pool;                /* freed Processes for this worker's next spawns */
+    /* The process this worker woke last (sched_enqueue): it runs next, on what is left of
+     * the waking slice (`left`), as Go's runnext does. Only the owner writes it; others
+     * read it as a hint (work_for, work_visible). */
+    _Atomic(Process *) next;
+    int64_t left;                 /* reductions left of the last slice; -1: no limit */
     MessageCache messages;        /* freed small messages for its next sends */
     /* Its share of the VM's counters (sched_stats sums them): written by this worker
      * only, so a plain load and store, not a locked add on a line every worker shares. */

@@ -59,12 +59,19 @@ void sched_enqueue(Sched *s, Process *p)
 {
     Worker *w = current_worker;
     if (w && w->sched == s) {
-        deque_push(&w->deque, p);
-        /* This worker takes it next unless it has other work: waking an idle worker to
-         * steal a lone process would only move it across cores (ping-pong gets 2-3x
-         * slower that way). */
-        if (deque_size(&w->deque) > 1)
-            notify_idle(s);
+        /* Woken on this worker (a message, an exit signal, a spawn, a timer): it runs
+         * next, and the one it displaces goes to the back of the queue. A message and
+         * its answer so go from process to process with no queue between them, on one
+         * core whose cache holds the message (find_work). */
+        Process *older = atomic_load_explicit(&w->next, memory_order_relaxed);
+        atomic_store_explicit(&w->next, p, memory_order_relaxed);
+        if (!older)
+            return;
+        deque_push(&w->deque, older);
+        /* This worker runs `next` first and then its queue: wake an idle worker to
+         * steal from the queue, not for the one process it will run next anyway —
+         * moving a lone process across cores only makes ping-pong 2-3x slower. */
+        notify_idle(s);
         return;
     } else {
         pthread_mutex_lock(&s->global_lock);
@@ -193,10 +200,34 @@ static Process *balance(Worker *w)
     return longest ? steal_from(w, longest) : NULL;
 }
 
-static Process *find_work(Worker *w)
+/* The process a worker woke last runs next, with what is left of the slice that woke it:
+ * a chain of processes that wake each other (a ring, a ping-pong, a request and its
+ * reply) shares one slice, so it cannot keep the processes in the queue waiting longer
+ * than one slice would. Once less than an eighth of a slice is left, the next one goes
+ * to the back of the queue like any other. */
+static Process *take_next(Worker *w, int64_t *budget)
+{
+    Process *p = atomic_load_explicit(&w->next, memory_order_relaxed);
+    if (!p)
+        return NULL;
+    atomic_store_explicit(&w->next, NULL, memory_order_relaxed);
+    int64_t slice = w->sched->cfg.reductions;
+    if (w->left < 0 || w->left >= (slice / 8 > 0 ? slice / 8 : 1)) {
+        *budget = w->left;
+        return p;
+    }
+    deque_push(&w->deque, p);
+    return NULL;
+}
+
+/* Work for this worker, and the reductions it may run for (*budget). */
+static Process *find_work(Worker *w, int64_t *budget)
 {
     Sched *s = w->sched;
     Process *p;
+    *budget = s->cfg.reductions;
+    if ((p = take_next(w, budget)))
+        return p;
     if ((p = balance(w)))
         return p;
     while (deque_size(&w->deque))
@@ -331,7 +362,7 @@ static uint64_t total_reductions(Sched *s)
     return n;
 }
 
-static void run_slice(Worker *w, Process *p)
+static void run_slice(Worker *w, Process *p, int64_t budget)
 {
     Sched *s = w->sched;
     /* Release, not sequentially consistent (an xchg): RUNNING is for the eyes of
@@ -342,7 +373,7 @@ static void run_slice(Worker *w, Process *p)
         process_exit(p, killed);
         return;
     }
-    int64_t budget = s->cfg.reductions;
+    w->left = 0;                  /* unless the slice runs and blocks or ends early */
     if (!fuel_left(p, &budget)) {
         process_exit(p, EXIT_OUT_OF_REDUCTIONS);
         return;
@@ -362,6 +393,9 @@ static void run_slice(Worker *w, Process *p)
     uint64_t used = vm_exec_reductions(p->exec) - before;
     p->fuel_used += used;
     add_own(&w->reductions, used);
+    /* What a process it woke may run for next (take_next): nothing after a yield, whose
+     * slice is spent. */
+    w->left = st == RUN_YIELD ? 0 : budget < 0 ? -1 : budget > (int64_t)used ? budget - (int64_t)used : 0;
     w->running = NULL;
     if (st == RUN_YIELD || st == RUN_BLOCK)
         SCHED_EVENT(s, "%s pid %llu%s%s after %llu reductions", st == RUN_YIELD ? "yield" : "block",
@@ -411,7 +445,8 @@ static bool work_visible(Sched *s)
     bool any = s->nglobal > 0;
     pthread_mutex_unlock(&s->global_lock);
     for (unsigned i = 0; !any && i < s->nworkers; i++)
-        any = deque_size(&s->workers[i].deque) > 0;
+        any = deque_size(&s->workers[i].deque) > 0 ||
+              atomic_load_explicit(&s->workers[i].next, memory_order_relaxed);
     return any;
 }
 
@@ -421,11 +456,14 @@ static bool work_visible(Sched *s)
 static bool work_for(Worker *w)
 {
     Sched *s = w->sched;
-    if (deque_size(&w->deque) > 0 || atomic_load_explicit(&s->nglobal_hint, memory_order_relaxed))
+    if (deque_size(&w->deque) > 0 || atomic_load_explicit(&w->next, memory_order_relaxed) ||
+        atomic_load_explicit(&s->nglobal_hint, memory_order_relaxed))
         return true;
-    for (unsigned i = 0; i < s->nworkers; i++)
-        if (deque_size(&s->workers[i].deque) > 1)
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        Worker *v = &s->workers[i];
+        if (deque_size(&v->deque) > (atomic_load_explicit(&v->next, memory_order_relaxed) ? 0 : 1))
             return true;
+    }
     return false;
 }
 
@@ -551,10 +589,11 @@ static void worker_loop(Worker *w, Process *until, uint64_t wait_end)
         if (wait_end != UINT64_MAX && now_ns() >= wait_end)
             break;
         fire_timers(s);
-        Process *p = find_work(w);
+        int64_t budget;
+        Process *p = find_work(w, &budget);
         if (p) {
             no_deadlock(s);
-            run_slice(w, p);
+            run_slice(w, p, budget);
             continue;
         }
         if (until && atomic_load(&s->deadlocked))
@@ -774,11 +813,12 @@ SchedStep sched_step(Sched *s, int64_t max_reductions)
     int64_t slices = 0;
     while (!atomic_load(&s->stopping)) {
         fire_timers(s);
-        Process *p = find_work(w);
+        int64_t budget;
+        Process *p = find_work(w, &budget);
         if (!p)
             break;
         no_deadlock(s);
-        run_slice(w, p);
+        run_slice(w, p, budget);
         /* Each slice counts at least one: a process that only yields still ends a step. */
         if ((int64_t)(total_reductions(s) - start) + ++slices >= max_reductions)
             break;
