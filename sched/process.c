@@ -140,10 +140,7 @@ Process **process_all(Sched *s, size_t *n)
  * (vm_exec_init asks no more). */
 #define EXEC_OFFSET \
     ((sizeof(Process) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t))
-/* Process is 64-byte aligned (its hot lines, sched_internal.h): aligned_alloc wants a
- * size that is a multiple of that. */
-#define PROCESS_ALLOC_SIZE \
-    ((EXEC_OFFSET + vm_exec_size() + _Alignof(Process) - 1) / _Alignof(Process) * _Alignof(Process))
+#define PROCESS_ALLOC_SIZE (EXEC_OFFSET + vm_exec_size())
 
 static Worker *own_worker(Sched *s)
 {
@@ -360,9 +357,7 @@ static void deliver(Process *to, Message *m)
 {
     if (!m)
         return;
-    mailbox_push(&to->mbox, m);
-    sched_count_message(to->sched);
-    sched_wake(to);
+    sched_deliver(to, m);
 }
 
 static void send_down(Process *to, uint64_t ref, uint64_t pid, int32_t reason)

@@ -320,8 +320,9 @@ struct Sched {
  * deque when called from a worker, else on the global queue. */
 void sched_wake(Process *p);
 void sched_enqueue(Sched *s, Process *p);
-/* Count one message sent (scheduler.c): on the calling worker's counter, if it is one. */
-void sched_count_message(Sched *s);
+/* Put m in p's mailbox, count it, and wake p (scheduler.c): every message, from a
+ * process, a timer or the VM itself, arrives this way. */
+void sched_deliver(Process *p, Message *m);
 
 /* ---- Seeing inside (observe.c) ---------------------------------------------------------- */
 

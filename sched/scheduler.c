@@ -250,10 +250,8 @@ static void fire(Sched *s, Timer *t)
 {
     Process *p = process_lookup(s, t->pid);
     if (p && t->msg) {
-        mailbox_push(&p->mbox, t->msg);
-        sched_count_message(s);
+        sched_deliver(p, t->msg);
         t->msg = NULL;
-        sched_wake(p);
     } else if (p && atomic_load(&p->wait_gen) == t->gen) {
         atomic_store(&p->fired_gen, t->gen);
         sched_wake(p);
@@ -345,13 +343,15 @@ static void add_own(_Atomic uint64_t *c, uint64_t n)
                           memory_order_relaxed);
 }
 
-void sched_count_message(Sched *s)
+void sched_deliver(Process *p, Message *m)
 {
-    Worker *w = current_worker;
-    if (w && w->sched == s)
+    mailbox_push(&p->mbox, m);
+    Worker *w = current_worker;   /* counted on the worker's own counter, if it is one */
+    if (w && w->sched == p->sched)
         add_own(&w->messages_sent, 1);
     else
-        atomic_fetch_add(&s->n_messages, 1);
+        atomic_fetch_add(&p->sched->n_messages, 1);
+    sched_wake(p);
 }
 
 static uint64_t total_reductions(Sched *s)
@@ -939,9 +939,7 @@ void sched_send(Sched *s, Process *from, uint64_t to, int64_t tag, const void *b
         return;   /* a dead pid: nothing happens, as in Erlang */
     Message *m = message_new(tag, from ? from->pid : 0, bytes, len);
     if (m) {
-        mailbox_push(&q->mbox, m);
-        sched_count_message(s);
-        sched_wake(q);
+        sched_deliver(q, m);
     }
     process_release(q);
 }
